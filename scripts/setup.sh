@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything WEFT needs on a Debian 12 machine, idempotently: Debian packages, Bun (from the npm
+# registry, so a machine with only node/npm can start), and the npm dependencies pinned in bun.lock.
+# Each step checks first and does nothing when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- Debian packages ----------------------------------------------------------------------------------
+# dbus-daemon: private buses for tests and `weft session`; busctl (systemd): contract tests;
+# erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check.
+apt_packages=(dbus-daemon systemd erofs-utils cryptsetup-bin openssl ca-certificates nodejs npm)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# node/npm may come from elsewhere (nvm, nodesource); only ask apt for them when there is none at all.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Bun ----------------------------------------------------------------------------------------------
+bun_version=$(node -p 'require("./package.json").devDependencies.bun')
+bun="$root/node_modules/.bin/bun"
+if ! [[ -x $bun ]] || [[ $("$bun" --version 2>/dev/null) != "$bun_version" ]]; then
+  boot="$root/.cache/bun-bootstrap"
+  boot_bun="$boot/node_modules/bun/bin/bun.exe"
+  if ! [[ -x $boot_bun ]] || [[ $("$boot_bun" --version 2>/dev/null) != "$bun_version" ]]; then
+    say "bootstrapping Bun $bun_version from the npm registry"
+    mkdir -p "$boot"
+    # A package.json of its own keeps npm from walking up into the project and installing everything.
+    echo '{"private": true}' >"$boot/package.json"
+    (cd "$boot" && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "bun@$bun_version" >/dev/null)
+    # Older npm runs the package's postinstall, newer npm skips it; the binary must work either way.
+    "$boot_bun" --version >/dev/null 2>&1 || (cd "$boot/node_modules/bun" && node install.js >/dev/null)
+  fi
+  bun="$boot_bun"
+fi
+
+# --- npm dependencies (bun.lock) ----------------------------------------------------------------------
+stamp="$root/node_modules/.weft-installed"
+lock_sum=$(sha256sum bun.lock package.json services/*/package.json | sha256sum | cut -d' ' -f1)
+if ! [[ -f $stamp ]] || [[ $(cat "$stamp") != "$lock_sum" ]] || ! [[ -x $root/node_modules/.bin/bun ]]; then
+  say "installing npm dependencies from bun.lock"
+  "$bun" install --frozen-lockfile >/dev/null
+  echo "$lock_sum" >"$stamp"
+fi
