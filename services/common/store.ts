@@ -19,12 +19,10 @@ import {
   closeSync,
   constants,
   fsyncSync,
-  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
-  readSync,
   rmSync,
   writeSync,
   existsSync,
@@ -36,6 +34,7 @@ import { unbundleArchive } from "./archive.ts";
 import { describeCapability } from "./capabilities.ts";
 import type { Manifest } from "./manifest.ts";
 import { checkPackage, readManifest, type Diagnostic } from "./package-check.ts";
+import { openListedFile, walkPackage } from "./package-files.ts";
 import { lockExclusive, RENAME_EXCHANGE, RENAME_NOREPLACE, renameat2 } from "./libc.ts";
 import { type Env, storeRoots } from "./paths.ts";
 import { compareSemVer, parseSemVer } from "./semver.ts";
@@ -44,9 +43,6 @@ import type { TrustStore } from "./trust.ts";
 
 const STAGING_PREFIX = ".weft-staging-";
 const LOCK_FILE = ".weft-lock";
-/** Bounds on what an install copies, so a hostile source cannot fill the disk through us. */
-export const MAX_PACKAGE_FILES = 100_000;
-export const MAX_PACKAGE_BYTES = 4 * 1024 ** 3;
 
 /** Why an install or uninstall was refused; `reason` is stable for scripts (`--json`), `message` for people. */
 export class StoreError extends Error {
@@ -60,8 +56,7 @@ export class StoreError extends Error {
       | "malformed"
       | "new-capabilities"
       | "downgrade"
-      | "not-installed"
-      | "unsupported-file",
+      | "not-installed",
     message: string,
     readonly details: Diagnostic[] = [],
   ) {
@@ -239,7 +234,7 @@ async function stage(source: string, staging: string): Promise<string> {
   const info = statSync(source);
   if (info.isDirectory()) {
     const staged = join(staging, "package");
-    copyTree(source, staged, { files: 0, bytes: 0 });
+    await copyTree(source, staged);
     return staged;
   }
   const { dir } = await unbundleArchive(source, staging);
@@ -247,50 +242,31 @@ async function stage(source: string, staging: string): Promise<string> {
 }
 
 /**
- * Copies regular files and directories only. A symlink, device, socket or FIFO in a package is refused: the
- * signature scheme covers file contents, and a link could make the installed tree differ from what was signed.
+ * Copies the package the way signing sees it: `walkPackage` admits regular files and directories only (a
+ * symlink, device, socket or FIFO is refused, since a link could make the installed tree differ from what
+ * was signed) and enforces the size limits, so a hostile source cannot fill the disk through us.
  */
-function copyTree(from: string, to: string, budget: { files: number; bytes: number }): void {
+async function copyTree(from: string, to: string): Promise<void> {
+  const tree = await walkPackage(from);
   mkdirSync(to, { mode: 0o755 });
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    const info = lstatSync(source);
-    if (info.isDirectory()) {
-      copyTree(source, target, budget);
-    } else if (info.isFile()) {
-      budget.files += 1;
-      budget.bytes += info.size;
-      if (budget.files > MAX_PACKAGE_FILES || budget.bytes > MAX_PACKAGE_BYTES) {
-        throw new StoreError(
-          "invalid-package",
-          `the package is larger than a package may be (${MAX_PACKAGE_FILES} files, ${MAX_PACKAGE_BYTES} bytes)`,
-        );
+  for (const dir of tree.directories) mkdirSync(join(to, dir), { mode: 0o755 });
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  for (const file of tree.files) {
+    // Opened with O_NOFOLLOW and re-checked: a file swapped for a link or FIFO since the walk is refused.
+    const input = await openListedFile(join(from, file.path), file.path, file.size);
+    const output = openSync(join(to, file.path), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    try {
+      for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        let written = 0;
+        while (written < bytesRead) written += writeSync(output, buffer, written, bytesRead - written);
       }
-      copyFile(source, target);
-    } else {
-      throw new StoreError("unsupported-file", `${source} is not a regular file or directory (a symlink or special file); packages may hold only files and directories`);
+      fsyncSync(output);
+    } finally {
+      await input.close();
+      closeSync(output);
     }
-  }
-}
-
-function copyFile(from: string, to: string): void {
-  // O_NOFOLLOW: the entry was a regular file at lstat time; refuse it if it was swapped for a link since.
-  const input = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  const output = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-  try {
-    if (!statSync(from).isFile()) throw new StoreError("unsupported-file", `${from} changed while it was being copied`);
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = readSync(input, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      let written = 0;
-      while (written < n) written += writeSync(output, buffer, written, n - written);
-    }
-    fsyncSync(output);
-  } finally {
-    closeSync(input);
-    closeSync(output);
   }
 }
 
