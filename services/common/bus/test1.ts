@@ -1,0 +1,79 @@
+/**
+ * The `org.weft.Test1` service the kit's own tests run (contract: protocol/dbus/org.weft.Test1.xml).
+ * Not used by any real service.
+ */
+import type { BusConnection } from "./connection.ts";
+import { contractPath, objectPathForName } from "./contract.ts";
+import { busError, type BusError } from "./errors.ts";
+import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
+import type { ExportedService, ExportOptions } from "./service.ts";
+
+export const TEST1 = "org.weft.Test1";
+export const TEST1_PATH = objectPathForName(TEST1);
+export const TEST1_CONTRACT = contractPath(TEST1);
+
+export interface Test1State {
+  counter: number;
+  secret: string;
+  /** Descriptors ReadFd received, in order (they are closed by the kit after the reply unless kept). */
+  receivedFds: number[];
+  /** When true, ReadFd keeps (and so must close) the fd it received. */
+  keepReceivedFd: boolean;
+  service: ExportedService;
+}
+
+export function exportTest1(bus: BusConnection, options: ExportOptions = {}): Test1State {
+  const state = { counter: 0, secret: "", receivedFds: [], keepReceivedFd: false } as unknown as Test1State;
+  state.service = bus.exportService(
+    TEST1_CONTRACT,
+    TEST1_PATH,
+    {
+      methods: {
+        Echo: ([text]) => text,
+        Mix: ([count, names, options]: [number, string[], Record<string, unknown>]) => [BigInt(count) * 2n, names.join(","), Object.keys(options)],
+        Fail: ([name, message]: [string, string]) => {
+          throw busError(TEST1, name, message);
+        },
+        Crash: () => {
+          throw new TypeError("a bug in the handler");
+        },
+        Never: () => new Promise(() => {}),
+        ReadFd: ([fd]: [number], ctx) => {
+          state.receivedFds.push(fd);
+          if (state.keepReceivedFd) ctx.keepFd(fd);
+          return new TextDecoder().decode(readAllFd(fd));
+        },
+        OpenFd: ([content]: [string], ctx) => {
+          const [readEnd, writeEnd] = makePipe();
+          writeAllFd(writeEnd, new TextEncoder().encode(content));
+          closeFd(writeEnd);
+          return ctx.closeAfterReply(readEnd);
+        },
+        WhoAmI: async (_args, ctx) => {
+          const credentials = await ctx.credentials();
+          return [ctx.sender, credentials.uid, credentials.pid ?? 0];
+        },
+        Ping: ([text]: [string]) => state.service.emit("Pinged", text),
+      },
+      properties: {
+        Version: { get: () => "1.0" },
+        Counter: {
+          get: () => state.counter,
+          set: (value: number) => {
+            if (value < 0) throw busError(TEST1, "Negative", "Counter cannot be negative");
+            state.counter = value;
+          },
+        },
+        Secret: { set: (value: string) => void (state.secret = value) },
+      },
+    },
+    options,
+  );
+  return state;
+}
+
+/** For tests: `promise.then(unexpectedSuccess, failed)` resolves with the error the promise rejects with. */
+export function unexpectedSuccess(value: unknown): never {
+  throw new Error(`expected a failure, got ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+}
+export const failed = (error: unknown): BusError => error as BusError;

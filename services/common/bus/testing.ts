@@ -1,0 +1,193 @@
+/**
+ * Test fixtures for services on D-Bus: a private dbus-daemon per test file, `busctl` as an independent
+ * client, and the check that a running service's introspection equals its contract file.
+ *
+ * @example
+ * let bus: PrivateBus;
+ * beforeAll(async () => (bus = await startPrivateBus()));
+ * afterAll(() => bus.close());
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "./contract.ts";
+
+export interface PrivateBus extends AsyncDisposable {
+  /** The D-Bus address to connect to (`unix:path=…,guid=…`). */
+  readonly address: string;
+  readonly pid: number;
+  /** Temporary directory holding the config and the socket; removed by close(). */
+  readonly dir: string;
+  /** Kills the daemon, waits for it to exit and removes the directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const STARTUP_TIMEOUT_MS = 10_000;
+
+export interface PrivateBusOptions {
+  /** Listen on a socket file in the temp dir (default), or on an abstract socket named after it. */
+  listen?: "path" | "abstract";
+}
+
+/** Starts a private `dbus-daemon` with an allow-all policy and EXTERNAL auth, listening in a temp dir. */
+export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<PrivateBus> {
+  const dir = mkdtempSync(join(tmpdir(), "weft-bus-"));
+  const listen = options.listen === "abstract" ? `unix:abstract=${join(dir, "socket")}` : `unix:path=${join(dir, "socket")}`;
+  const configPath = join(dir, "bus.conf");
+  writeFileSync(
+    configPath,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>${listen}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`,
+  );
+  const daemon = Bun.spawn(["dbus-daemon", `--config-file=${configPath}`, "--print-address=1", "--print-pid=1", "--nofork"], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const stderrText = new Response(daemon.stderr).text();
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    daemon.kill("SIGTERM");
+    const exited = await Promise.race([daemon.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!exited) {
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const lines = await readLines(daemon.stdout, 2, STARTUP_TIMEOUT_MS);
+    const [address, pidText] = lines;
+    if (address === undefined || !address.startsWith("unix:") || pidText === undefined || !/^\d+$/.test(pidText)) {
+      throw new Error(`dbus-daemon printed ${JSON.stringify(lines)} instead of an address and a pid`);
+    }
+    return { address, pid: Number(pidText), dir, close, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    await close();
+    throw new Error(`could not start a private dbus-daemon: ${(error as Error).message}\n${await stderrText}`);
+  }
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, count: number, timeoutMs: number): Promise<string[]> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timeout = Bun.sleep(timeoutMs).then(() => "timeout" as const);
+  try {
+    while (text.split("\n").length <= count) {
+      const next = await Promise.race([reader.read(), timeout]);
+      if (next === "timeout") throw new Error(`no output within ${timeoutMs} ms`);
+      if (next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text.split("\n").slice(0, count).map((line) => line.trim());
+}
+
+export interface BusctlResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Pid of the busctl process (what the service sees as the caller's pid). */
+  pid: number;
+}
+
+/** Runs `busctl --address=<address> <args…>` and returns its output; never throws on a non-zero exit. */
+export async function busctl(address: string, args: string[], options: { timeoutMs?: number } = {}): Promise<BusctlResult> {
+  const child = Bun.spawn(["busctl", `--address=${address}`, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  return { exitCode, stdout, stderr, pid: child.pid };
+}
+
+export interface IntrospectionCheck {
+  address: string;
+  /** Bus name of the service. */
+  destination: string;
+  /** Object path; never `/`. */
+  path: string;
+  /** A contract, its file path, or its XML. */
+  contract: Contract | string;
+  /** Which interface of the contract to check; every one of them when omitted. */
+  interface?: string;
+}
+
+/**
+ * Asks the running service for its introspection data through `busctl introspect --xml-interface` and
+ * throws, listing every difference, unless each checked interface shows exactly the contract's methods
+ * (argument names, types and directions), properties (type, access) and signals, with their annotations.
+ * Returns the interfaces it compared.
+ */
+export async function expectIntrospectionMatchesContract(check: IntrospectionCheck): Promise<ContractInterface[]> {
+  if (check.path === "/") throw new Error("services never export on /: use / + the bus name with dots as slashes");
+  const contract = typeof check.contract === "string" ? loadContract(check.contract) : check.contract;
+  const expected = check.interface === undefined ? contract.interfaces : [pickInterface(contract, check.interface)];
+  const result = await busctl(check.address, ["introspect", "--xml-interface", check.destination, check.path]);
+  if (result.exitCode !== 0) {
+    throw new Error(`busctl introspect ${check.destination} ${check.path} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  }
+  const shown = parseContract(result.stdout, `busctl introspect ${check.destination} ${check.path}`, { allowChildNodes: true });
+  const differences: string[] = [];
+  for (const iface of expected) {
+    const actual = shown.interfaces.find((i) => i.name === iface.name);
+    if (actual === undefined) {
+      differences.push(`interface ${iface.name} is not exported at ${check.path}`);
+      continue;
+    }
+    differences.push(...compareInterfaces(iface, actual));
+  }
+  if (differences.length > 0) {
+    throw new Error(
+      `introspection of ${check.destination} ${check.path} differs from ${contract.source}:\n  ${differences.join("\n  ")}`,
+    );
+  }
+  return expected;
+}
+
+/** Every difference between two descriptions of one interface, as readable lines (empty when equal). */
+export function compareInterfaces(expected: ContractInterface, actual: ContractInterface): string[] {
+  const differences: string[] = [];
+  const describeArgs = (args: ContractArg[], direction?: string) =>
+    args.map((a) => `${a.name ?? "?"}:${a.type}${direction === undefined ? "" : `:${direction}`}`).join(", ");
+  const describeAnnotations = (list: { name: string; value: string }[]) =>
+    list.map((a) => `${a.name}=${a.value}`).sort().join(", ");
+  const compareMembers = <T extends { name: string }>(kind: string, want: T[], have: T[], describe: (member: T) => string) => {
+    for (const member of want) {
+      const other = have.find((m) => m.name === member.name);
+      if (other === undefined) differences.push(`${kind} ${expected.name}.${member.name} is missing`);
+      else if (describe(member) !== describe(other)) {
+        differences.push(`${kind} ${expected.name}.${member.name}: contract has ${describe(member)}, service shows ${describe(other)}`);
+      }
+    }
+    for (const member of have) {
+      if (!want.some((m) => m.name === member.name)) differences.push(`${kind} ${expected.name}.${member.name} is not in the contract`);
+    }
+  };
+  compareMembers("method", expected.methods, actual.methods, (m) =>
+    `(${describeArgs(m.inArgs, "in")}) → (${describeArgs(m.outArgs, "out")}) [${describeAnnotations(m.annotations)}]`,
+  );
+  compareMembers("property", expected.properties, actual.properties, (p) => `${p.type} ${p.access} [${describeAnnotations(p.annotations)}]`);
+  compareMembers("signal", expected.signals, actual.signals, (s) => `(${describeArgs(s.args)}) [${describeAnnotations(s.annotations)}]`);
+  if (describeAnnotations(expected.annotations) !== describeAnnotations(actual.annotations)) {
+    differences.push(`annotations of ${expected.name}: contract has [${describeAnnotations(expected.annotations)}], service shows [${describeAnnotations(actual.annotations)}]`);
+  }
+  return differences;
+}
