@@ -33,6 +33,16 @@ function reportDiagnostics(context: CommandContext, warnings: Diagnostic[]): voi
   for (const w of warnings) context.out.warn(`${w.field}: ${w.message}`);
 }
 
+/** Runs the full package check and refuses with every error listed; returns the valid manifest. */
+async function checkedManifest(dir: string, context: CommandContext, refusal: string) {
+  const report = await checkPackage(dir);
+  reportDiagnostics(context, report.warnings);
+  if (report.errors.length > 0 || report.manifest === undefined) {
+    throw new CliError(ExitCode.rejected, "invalid-package", refusal, report.errors);
+  }
+  return report.manifest;
+}
+
 /** Loads the manifest or refuses with every problem listed. */
 async function manifestOf(dir: string, context: CommandContext) {
   const result = await readManifest(requireDir(dir));
@@ -128,11 +138,7 @@ const sign: Command = {
     const keyFile = option(context, "key");
     if (keyFile === undefined) throw new CliError(ExitCode.usage, "usage", "missing --key <keyfile> (make one with `weft-pack generate-key`)");
     const secretKey = await readSecretKey(keyFile);
-    const report = await checkPackage(dir);
-    reportDiagnostics(context, report.warnings);
-    if (report.errors.length > 0) {
-      throw new CliError(ExitCode.rejected, "invalid-package", `refusing to sign an invalid package: fix these first`, report.errors);
-    }
+    await checkedManifest(dir, context, "refusing to sign an invalid package: fix these first");
     const result = await signPackage(dir, secretKey);
     context.out.line(`signed: ${result.signatureFile}`);
     return { signatureFile: result.signatureFile, publicKey: result.publicKeyHex };
@@ -334,17 +340,13 @@ const buildImageCommand: Command = {
     const keyFile = option(context, "key");
     if (keyFile === undefined) throw new CliError(ExitCode.usage, "usage", "missing --key <keyfile>: the image's root hash is signed with the package's key");
     const secretKey = await readSecretKey(keyFile);
-    const report = await checkPackage(dir);
-    reportDiagnostics(context, report.warnings);
-    if (report.errors.length > 0 || report.manifest === undefined) {
-      throw new CliError(ExitCode.rejected, "invalid-package", `${dir} is not a valid package`, report.errors);
-    }
+    const manifest = await checkedManifest(dir, context, `${dir} is not a valid package`);
     const outcome = await verifyPackage(dir, { secretKey });
     if (outcome.status !== "trusted") {
       throw new CliError(ExitCode.rejected, outcome.status, `sign the package with this key first (weft-pack sign ${dir} --key ${keyFile}): ${outcome.message}`);
     }
     const outDir = option(context, "out") ?? ".";
-    const result = await buildImage(dir, report.manifest.package.id, secretKey, outDir);
+    const result = await buildImage(dir, manifest.package.id, secretKey, outDir);
     context.out.line(`image:     ${result.image}`);
     context.out.line(`hash tree: ${result.hashTree}`);
     context.out.line(`root hash: ${result.rootHash}`);

@@ -3,9 +3,10 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, type Test1State, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, startPrivateBus, type PrivateBus } from "./testing.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
+import { busctl, fdsPointingAt, openFdCount, startPrivateBus, threadCount, type PrivateBus } from "./testing.ts";
 
+let world: Test1World;
 let bus: PrivateBus;
 let service: BusConnection;
 let client: BusConnection;
@@ -13,21 +14,10 @@ let test1: ServiceClient;
 let state: Test1State;
 
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  service = await connectBus({ address: bus.address });
-  await service.requestName(TEST1);
-  state = exportTest1(service);
-  client = await connectBus({ address: bus.address });
-  test1 = client.client(TEST1_CONTRACT, TEST1);
+  world = await startTest1World();
+  ({ bus, service, client, test1, state } = world);
 });
-afterAll(async () => {
-  await client.close();
-  await service.close();
-  await bus.close();
-});
-
-const openFdCount = () => readdirSync("/proc/self/fd").length;
-const threadCount = () => readdirSync("/proc/self/task").length;
+afterAll(() => world.close());
 
 function socketFds(): number[] {
   return readdirSync("/proc/self/fd")
@@ -39,19 +29,6 @@ function socketFds(): number[] {
       }
     })
     .map(Number);
-}
-
-/** How many of this process's fds refer to the same open file as `identity` (a /proc/self/fd link). */
-function fdsPointingAt(identity: string): number {
-  let count = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === identity) count++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count;
 }
 
 function pipeWith(content: string): { readEnd: number; identity: string } {

@@ -23,7 +23,6 @@ import { claimReceivedFds, createWireConnection } from "./wire.ts";
 export const DEFAULT_CALL_TIMEOUT_MS = 25_000;
 
 const METHOD_RETURN = 2;
-const ERROR = 3;
 const SIGNAL = 4;
 const NO_REPLY_EXPECTED = 0x1;
 const NO_AUTO_START = 0x2;

@@ -1,31 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Variant } from "dbus-next";
 import { createLogger } from "../log.ts";
-import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
+import type { BusConnection, ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, type Test1State, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "./testing.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
+import { busctl, expectIntrospectionMatchesContract, type PrivateBus } from "./testing.ts";
 
+const serviceLog: string[] = [];
+let world: Test1World;
 let bus: PrivateBus;
 let service: BusConnection;
 let client: BusConnection;
 let test1: ServiceClient;
 let state: Test1State;
-const serviceLog: string[] = [];
 
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  service = await connectBus({ address: bus.address, logger: createLogger("test1", { sink: (line) => serviceLog.push(line), level: "debug" }) });
-  await service.requestName(TEST1);
-  state = exportTest1(service);
-  client = await connectBus({ address: bus.address });
-  test1 = client.client(TEST1_CONTRACT, TEST1);
+  world = await startTest1World({ serviceLogger: createLogger("test1", { sink: (line) => serviceLog.push(line), level: "debug" }) });
+  ({ bus, service, client, test1, state } = world);
 });
-afterAll(async () => {
-  await client.close();
-  await service.close();
-  await bus.close();
-});
+afterAll(() => world.close());
 
 /** `busctl call org.weft.Test1 /org/weft/Test1 <interface> <method> <signature> <args…>` */
 const call = (iface: string, method: string, ...args: string[]) => busctl(bus.address, ["call", TEST1, TEST1_PATH, iface, method, ...args]);

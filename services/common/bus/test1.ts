@@ -2,11 +2,13 @@
  * The `org.weft.Test1` service the kit's own tests run (contract: protocol/dbus/org.weft.Test1.xml).
  * Not used by any real service.
  */
-import type { BusConnection } from "./connection.ts";
+import type { Logger } from "../log.ts";
+import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { contractPath, objectPathForName } from "./contract.ts";
 import { busError, type BusError } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
 import type { ExportedService, ExportOptions } from "./service.ts";
+import { startPrivateBus, type PrivateBus } from "./testing.ts";
 
 export const TEST1 = "org.weft.Test1";
 export const TEST1_PATH = objectPathForName(TEST1);
@@ -77,3 +79,34 @@ export function unexpectedSuccess(value: unknown): never {
   throw new Error(`expected a failure, got ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
 }
 export const failed = (error: unknown): BusError => error as BusError;
+
+/** A private bus with Test1 exported on one connection and a client of it on another. */
+export interface Test1World {
+  bus: PrivateBus;
+  service: BusConnection;
+  client: BusConnection;
+  test1: ServiceClient;
+  state: Test1State;
+  /** Closes both connections, then the bus. */
+  close(): Promise<void>;
+}
+
+export async function startTest1World(options: { serviceLogger?: Logger } = {}): Promise<Test1World> {
+  const bus = await startPrivateBus();
+  const service = await connectBus({ address: bus.address, logger: options.serviceLogger });
+  await service.requestName(TEST1);
+  const state = exportTest1(service);
+  const client = await connectBus({ address: bus.address });
+  return {
+    bus,
+    service,
+    client,
+    test1: client.client(TEST1_CONTRACT, TEST1),
+    state,
+    async close() {
+      await client.close();
+      await service.close();
+      await bus.close();
+    },
+  };
+}

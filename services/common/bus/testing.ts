@@ -7,7 +7,7 @@
  * beforeAll(async () => (bus = await startPrivateBus()));
  * afterAll(() => bus.close());
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "./contract.ts";
@@ -191,3 +191,19 @@ export function compareInterfaces(expected: ContractInterface, actual: ContractI
   }
   return differences;
 }
+
+/** How many of this process's fds refer to the same open file as `identity` (a /proc/self/fd link text). */
+export function fdsPointingAt(identity: string): number {
+  let count = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === identity) count++;
+    } catch {
+      // closed between listing and reading
+    }
+  }
+  return count;
+}
+
+export const openFdCount = (): number => readdirSync("/proc/self/fd").length;
+export const threadCount = (): number => readdirSync("/proc/self/task").length;

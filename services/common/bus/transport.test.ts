@@ -1,22 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { closeFd, isFdOpen, makePipe, makeSocketPair, readAllFd, writeAllFd } from "./libc.ts";
+import { fdsPointingAt, openFdCount, threadCount } from "./testing.ts";
 import { UnixFdStream } from "./transport.ts";
 
-const openFdCount = () => readdirSync("/proc/self/fd").length;
-const threadCount = () => readdirSync("/proc/self/task").length;
-
-function fdsPointingAt(identity: string): number {
-  let count = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === identity) count++;
-    } catch {
-      // closed between listing and reading
-    }
-  }
-  return count;
-}
 
 /** Collects everything a stream receives, with each fd batch at the offset `read(n, null)` handed it out. */
 function collect(stream: UnixFdStream, chunkSize: number) {
