@@ -1,6 +1,7 @@
 /**
- * The few libc calls Bun does not expose, through bun:ffi. Each wrapper turns `-1`/errno into an Error with
- * the errno name, so callers see `EEXIST` rather than a bare -1.
+ * The few libc calls Bun does not expose, through bun:ffi, and the one way WEFT reads errno and reports a
+ * failed system call: `SystemError` names the call, the errno (`EEXIST`) and its text, so callers see more
+ * than a bare -1. The socket calls of the bus transport live in bus/libc.ts and use the same errors.
  */
 
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
@@ -25,30 +26,34 @@ const LOCK_UN = 8;
 const errnoNames: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 13: "EACCES", 16: "EBUSY",
   17: "EEXIST", 18: "EXDEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS",
-  36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 95: "EOPNOTSUPP",
+  32: "EPIPE", 36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 95: "EOPNOTSUPP",
+  104: "ECONNRESET", 107: "ENOTCONN", 110: "ETIMEDOUT", 111: "ECONNREFUSED",
 };
 
+/** A failed system call: `syscall` names it (with its target), `code` is the errno name, `errno` the number. */
 export class SystemError extends Error {
+  readonly code: string;
+
   constructor(
     readonly syscall: string,
     readonly errno: number,
-    readonly code: string,
     path?: string,
   ) {
+    const code = errnoNames[errno] ?? `errno ${errno}`;
     super(`${syscall}${path === undefined ? "" : ` ${path}`}: ${code} (${libc.symbols.strerror(errno)})`);
+    this.code = code;
     this.name = "SystemError";
   }
 }
 
 /** The calling thread's errno, read right after the failing call (nothing in between may touch it). */
-function errno(): number {
+export function errno(): number {
   const location = libc.symbols.__errno_location();
   return location === null ? 0 : (new Int32Array(toArrayBuffer(location, 0, 4))[0] ?? 0);
 }
 
 function fail(syscall: string, path?: string): never {
-  const code = errno();
-  throw new SystemError(syscall, code, errnoNames[code] ?? `errno ${code}`, path);
+  throw new SystemError(syscall, errno(), path);
 }
 
 function cstr(path: string): Buffer {
@@ -67,7 +72,7 @@ export function lockExclusive(fd: number, wait = true): void {
     if (libc.symbols.flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) === 0) return;
     const code = errno();
     if (code === 4) continue; // EINTR: a signal arrived while waiting; keep waiting.
-    throw new SystemError("flock", code, errnoNames[code] ?? `errno ${code}`);
+    throw new SystemError("flock", code);
   }
 }
 

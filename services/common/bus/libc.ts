@@ -4,7 +4,10 @@
  *
  * Linux only, LP64 only (x86_64 and aarch64 share every constant and layout used here).
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { errno, SystemError } from "../libc.ts";
+
+export { errno, SystemError };
 
 if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
   throw new Error(`the D-Bus fd transport supports Linux on x64/arm64 only (got ${process.platform}/${process.arch})`);
@@ -78,28 +81,10 @@ const lib = dlopen("libc.so.6", {
   read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
 });
 
 /** libc's functions; every one returns -1 and sets errno on failure: read it with `errno()` right after. */
 export const libc = lib.symbols;
-
-/** errno of the calling thread; call it right after the failing libc call, before anything else can touch it. */
-export function errno(): number {
-  const location = libc.__errno_location();
-  return location === null ? 0 : read.i32(location, 0);
-}
-
-/** An Error naming the failed call and its errno, e.g. `connect(unix:path=/x) failed: errno 2`. */
-export class SyscallError extends Error {
-  constructor(
-    readonly call: string,
-    readonly code: number,
-  ) {
-    super(`${call} failed: errno ${code}`);
-    this.name = "SyscallError";
-  }
-}
 
 /** Writes a pointer-sized field: struct fields that hold addresses. */
 export function setPointer(view: DataView, offset: number, target: Uint8Array | null): void {
@@ -114,7 +99,7 @@ export function closeFd(fd: number): void {
 /** Duplicates `fd` with FD_CLOEXEC set; throws on failure. */
 export function dupFd(fd: number): number {
   const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) throw new SyscallError(`fcntl(${fd}, F_DUPFD_CLOEXEC)`, errno());
+  if (copy < 0) throw new SystemError(`fcntl(${fd}, F_DUPFD_CLOEXEC)`, errno());
   return copy;
 }
 
@@ -126,14 +111,14 @@ export function isFdOpen(fd: number): boolean {
 /** A close-on-exec pipe: `[readEnd, writeEnd]`. Handy for passing data through an fd. */
 export function makePipe(): [number, number] {
   const fds = new Int32Array(2);
-  if (libc.pipe2(fds, SOCK_CLOEXEC) < 0) throw new SyscallError("pipe2", errno());
+  if (libc.pipe2(fds, SOCK_CLOEXEC) < 0) throw new SystemError("pipe2", errno());
   return [fds[0]!, fds[1]!];
 }
 
 /** A connected close-on-exec AF_UNIX stream socket pair. */
 export function makeSocketPair(): [number, number] {
   const fds = new Int32Array(2);
-  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw new SyscallError("socketpair", errno());
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw new SystemError("socketpair", errno());
   return [fds[0]!, fds[1]!];
 }
 
@@ -146,7 +131,7 @@ export function writeAllFd(fd: number, data: Uint8Array): void {
     if (n < 0) {
       const code = errno();
       if (code === EINTR) continue;
-      throw new SyscallError(`write(${fd})`, code);
+      throw new SystemError(`write(${fd})`, code);
     }
     offset += Number(n);
   }
@@ -161,7 +146,7 @@ export function readAllFd(fd: number): Uint8Array {
     if (n < 0) {
       const code = errno();
       if (code === EINTR) continue;
-      throw new SyscallError(`read(${fd})`, code);
+      throw new SystemError(`read(${fd})`, code);
     }
     if (n === 0) break;
     chunks.push(buffer.slice(0, Number(n)));

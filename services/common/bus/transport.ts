@@ -39,7 +39,7 @@ import {
   SOCKADDR_UN_SIZE,
   SOL_SOCKET,
   SUN_PATH_MAX,
-  SyscallError,
+  SystemError,
   closeFd,
   cmsgSpace,
   dupFd,
@@ -104,17 +104,17 @@ export class UnixFdStream extends EventEmitter {
   readonly #iovec = new Uint8Array(IOVEC_SIZE);
   readonly #iovecView = new DataView(this.#iovec.buffer);
 
-  /** Connects to a unix socket; throws SyscallError if nothing listens there. */
+  /** Connects to a unix socket; throws SystemError if nothing listens there. */
   static connect(address: UnixSocketAddress, options: { negotiateUnixFd?: boolean } = {}): UnixFdStream {
     const fd = libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new SyscallError("socket(AF_UNIX)", errno());
+    if (fd < 0) throw new SystemError("socket(AF_UNIX)", errno());
     const sockaddr = encodeSockaddrUn(address);
     for (;;) {
       if (libc.connect(fd, sockaddr, sockaddr.length) === 0) break;
       const code = errno();
       if (code === EINTR) continue;
       closeFd(fd);
-      throw new SyscallError(`connect(${describeAddress(address)})`, code);
+      throw new SystemError(`connect(${describeAddress(address)})`, code);
     }
     return new UnixFdStream(fd, options);
   }
@@ -291,7 +291,7 @@ export class UnixFdStream extends EventEmitter {
       if (code === EINTR) continue;
       if (code === EAGAIN) return 0;
       this.writable = false;
-      throw new SyscallError("sendmsg on the bus socket", code);
+      throw new SystemError("sendmsg on the bus socket", code);
     }
   }
 
