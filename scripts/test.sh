@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+node_modules/.bin/tsc --noEmit -p .
 # Integration tests start real dbus-daemon, busctl, openssl, mkfs.erofs and veritysetup processes: give each
 # test 60 s instead of bun's 5 s so a loaded CI machine does not fail them (bunfig.toml has no such setting).
 exec node_modules/.bin/bun test --timeout 60000 "$@"

@@ -314,6 +314,36 @@ describe("install, list, uninstall", () => {
     expect(existsSync(join(world.store, ".weft-staging-crashed"))).toBe(false);
   });
 
+  test("an install killed at any moment leaves the old version or the new one, complete", async () => {
+    trustWorldKey();
+    const id = "org.weft.test.interrupted";
+    const big = new Uint8Array(24 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24);
+    const v1 = await signedPackage("int1", { manifest: { package: { id, version: "1.0.0" } }, files: { "data/blob.bin": big } });
+    const v2 = await signedPackage("int2", { manifest: { package: { id, version: "2.0.0" } }, files: { "data/blob.bin": big.reverse() } });
+    expect((await world.pack(["install", v1])).code).toBe(0);
+    const seen = new Set<string>();
+    // Kill times spread over a whole install (≈ 1 s here): early in staging, during the check, around the rename.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const child = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts"), "install", attempt % 2 === 0 ? v2 : v1, "--allow-downgrade"], {
+        env: world.env,
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      await Bun.sleep(40 + attempt * 110);
+      child.kill("SIGKILL");
+      await child.exited;
+      const listed = await world.pack(["list", "--json"]);
+      const entry = listed.json.packages.find((p: { id: string }) => p.id === id);
+      expect(entry).toBeDefined();
+      seen.add(entry.version);
+      const verified = await world.pack(["verify", join(world.store, id), "--json"]);
+      expect(verified.json.ok).toBe(true);
+    }
+    expect([...seen].every((v) => v === "1.0.0" || v === "2.0.0")).toBe(true);
+    expect((await world.pack(["install", v2, "--json"])).json.ok).toBe(true);
+    expect(readdirSync(world.store).filter((n) => n.startsWith(".weft-staging-"))).toEqual([]);
+  });
+
   test("uninstall removes the package; unknown and malformed ids are refused with nothing changed", async () => {
     trustWorldKey();
     const dir = await signedPackage("uninst", { manifest: { package: { id: "org.weft.test.gone" } } });
