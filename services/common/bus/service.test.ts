@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Variant } from "dbus-next";
 import { createLogger } from "../log.ts";
-import type { BusConnection, ServiceClient } from "./connection.ts";
+import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
 import { busctl, expectIntrospectionMatchesContract, type PrivateBus } from "./testing.ts";
@@ -260,6 +260,25 @@ describe("signals", () => {
       expect(received).toEqual([["quietly"]]);
     } finally {
       await subscription.close();
+    }
+  });
+
+  test("emitTo() reaches its destination only, even when another peer listens for the same signal", async () => {
+    const bystander = await connectBus({ address: bus.address });
+    const toClient: unknown[][] = [];
+    const toBystander: unknown[][] = [];
+    const mine = await test1.on("Pinged", (...args) => toClient.push(args));
+    const theirs = await bystander.client(TEST1_CONTRACT, TEST1).on("Pinged", (...args) => toBystander.push(args));
+    try {
+      state.service.emitTo(client.uniqueName, "Pinged", "for the client only");
+      state.service.emit("Pinged", "for everyone");
+      await until(() => toClient.length === 2 && toBystander.length === 1);
+      expect(toClient).toEqual([["for the client only"], ["for everyone"]]);
+      expect(toBystander).toEqual([["for everyone"]]);
+    } finally {
+      await mine.close();
+      await theirs.close();
+      await bystander.close();
     }
   });
 

@@ -78,6 +78,11 @@ export interface ExportedService {
   readonly contract: ContractInterface;
   /** Emits a signal of the contract with its arguments; throws on an unknown signal or wrong arity. */
   emit(signal: string, ...args: unknown[]): void;
+  /**
+   * Emits a unicast signal: the bus delivers it to `destination` (a unique name) only, never to other match
+   * rules, so it carries what only one peer may see (a session's IPC).
+   */
+  emitTo(destination: string, signal: string, ...args: unknown[]): void;
   /** Emits PropertiesChanged for properties of this interface, with their new values. */
   propertiesChanged(changed: Record<string, unknown>, invalidated?: string[]): void;
   /** Stops answering on this path/interface. */
@@ -228,12 +233,22 @@ class ContractService implements ExportedService {
   }
 
   emit(signal: string, ...args: unknown[]): void {
+    this.#host.raw.send(this.#signal(signal, args));
+  }
+
+  emitTo(destination: string, signal: string, ...args: unknown[]): void {
+    const message = this.#signal(signal, args);
+    message.destination = destination;
+    this.#host.raw.send(message);
+  }
+
+  #signal(signal: string, args: unknown[]): Message {
     const described = this.contract.signals.find((s) => s.name === signal);
     if (described === undefined) throw new Error(`${this.interfaceName} has no signal ${signal}`);
     if (args.length !== described.args.length) {
       throw new Error(`signal ${this.interfaceName}.${signal} takes ${described.args.length} arguments (${described.signature}), got ${args.length}`);
     }
-    this.#host.raw.send(Message.newSignal(this.path, this.interfaceName, signal, described.signature, args));
+    return Message.newSignal(this.path, this.interfaceName, signal, described.signature, args);
   }
 
   propertiesChanged(changed: Record<string, unknown>, invalidated: string[] = []): void {
