@@ -130,7 +130,11 @@ describe("cross-check with openssl", () => {
     expect(signed.status).toBe(0);
     writeFileSync(join(pkg, "signature.sig"), readFileSync(join(work, "sig.bin")).toString("hex"));
     const outcome = await verifyPackage(pkg, { publicKey, keyFile: keyFiles.publicKeyFile });
-    expect(outcome).toEqual({ status: "trusted", signer: { publicKeyHex: keyFiles.publicKeyHex, file: keyFiles.publicKeyFile } });
+    expect(outcome).toEqual({
+      status: "trusted",
+      signer: { publicKeyHex: keyFiles.publicKeyHex, file: keyFiles.publicKeyFile },
+      files: (await packageDigest(pkg)).files,
+    });
   });
 });
 
@@ -151,6 +155,7 @@ describe("sign and verify against a trust store", () => {
     expect(outcome).toEqual({
       status: "trusted",
       signer: { publicKeyHex: keyFiles.publicKeyHex, file: join(work, "store/trusted.d/t0.pub") },
+      files: (await packageDigest(pkg)).files,
     });
   });
 
@@ -272,7 +277,11 @@ describe("packages from the reference tools (no signer.pub)", () => {
     const other = await generateKeyPair(join(work, "other"));
     const store = await storeWith([other.publicKeyHex, keyFiles.publicKeyHex], []);
     const outcome = await verifyPackage(pkg, { trustStore: store });
-    expect(outcome).toEqual({ status: "trusted", signer: { publicKeyHex: keyFiles.publicKeyHex, file: join(work, "store/trusted.d/t1.pub") } });
+    expect(outcome).toEqual({
+      status: "trusted",
+      signer: { publicKeyHex: keyFiles.publicKeyHex, file: join(work, "store/trusted.d/t1.pub") },
+      files: (await packageDigest(pkg)).files,
+    });
   });
 
   test("a revoked key → revoked; no match → the message names both possibilities", async () => {

@@ -122,7 +122,11 @@ async function replaceFile(file: string, text: string): Promise<void> {
  * mode the `keyFile` passed in (empty when none was). Every other status carries a message for people.
  */
 export type VerifyOutcome =
-  | { status: "trusted"; signer: { publicKeyHex: string; file: string } }
+  /**
+   * `files` is the verified SPEC 3.3 list: a caller that later reads a file (the runtime loading its module)
+   * compares the bytes it read with this hash, so a file swapped after verification is caught.
+   */
+  | { status: "trusted"; signer: { publicKeyHex: string; file: string }; files: readonly DigestEntry[] }
   | { status: "unsigned" | "tampered" | "untrusted" | "revoked" | "malformed"; message: string };
 
 export type VerifyOptions =
@@ -191,9 +195,9 @@ export async function verifyPackage(dir: string, options: VerifyOptions): Promis
   if (read.kind === "outcome") return read.outcome;
   const { signature, signerKey } = read;
 
-  let digest: Uint8Array;
+  let computed: PackageDigest;
   try {
-    digest = (await packageDigest(dir, options.limits)).digest;
+    computed = await packageDigest(dir, options.limits);
   } catch (error) {
     if (error instanceof PackageContentError && error.problem !== "not-a-directory") {
       return { status: "malformed", message: `${dir} cannot be verified: ${error.message}` };
@@ -201,13 +205,20 @@ export async function verifyPackage(dir: string, options: VerifyOptions): Promis
     throw error;
   }
 
-  if ("publicKey" in options) return verifyWithKey(dir, options, signature, digest, signerKey);
-  if ("secretKey" in options) {
+  const { digest, files } = computed;
+  let outcome: SignatureCheck;
+  if ("publicKey" in options) outcome = await verifyWithKey(dir, options, signature, digest, signerKey);
+  else if ("secretKey" in options) {
     const publicKey = await publicKeyOf(options.secretKey);
-    return verifyWithKey(dir, { publicKey, trustStore: options.trustStore }, signature, digest, signerKey);
-  }
-  return verifyWithStore(dir, options.trustStore ?? TrustStore.empty(), signature, digest, signerKey);
+    outcome = await verifyWithKey(dir, { publicKey, trustStore: options.trustStore }, signature, digest, signerKey);
+  } else outcome = await verifyWithStore(dir, options.trustStore ?? TrustStore.empty(), signature, digest, signerKey);
+  return outcome.status === "trusted" ? { ...outcome, files } : outcome;
 }
+
+/** A verification outcome before the verified file list is attached. */
+type SignatureCheck =
+  | { status: "trusted"; signer: { publicKeyHex: string; file: string } }
+  | Exclude<VerifyOutcome, { status: "trusted" }>;
 
 async function verifyWithKey(
   dir: string,
@@ -215,7 +226,7 @@ async function verifyWithKey(
   signature: Uint8Array,
   digest: Uint8Array,
   signerKey: Uint8Array | undefined,
-): Promise<VerifyOutcome> {
+): Promise<SignatureCheck> {
   const publicKeyHex = toHex(options.publicKey);
   const keyName = options.keyFile ?? `key ${publicKeyHex}`;
   if (!(await verifyBytes(signature, digest, options.publicKey))) {
@@ -243,7 +254,7 @@ async function verifyWithStore(
   signature: Uint8Array,
   digest: Uint8Array,
   signerKey: Uint8Array | undefined,
-): Promise<VerifyOutcome> {
+): Promise<SignatureCheck> {
   if (signerKey !== undefined) {
     const publicKeyHex = toHex(signerKey);
     if (!(await verifyBytes(signature, digest, signerKey))) {

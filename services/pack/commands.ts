@@ -245,7 +245,10 @@ const install: Command = {
       dir: result.dir,
       capabilities: result.capabilities,
       addedCapabilities: result.addedCapabilities,
-      verification: result.verification,
+      verification:
+        result.verification.status === "trusted"
+          ? { status: "trusted", signer: result.verification.signer }
+          : result.verification,
     };
   },
 };
