@@ -1,0 +1,105 @@
+import { describe, expect, test } from "bun:test";
+import { createLogger } from "../common/log.ts";
+import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH, RuntimeSession, SessionRefusal } from "./session.ts";
+
+function makeSession() {
+  const sent: [string, string][] = [];
+  const states: string[] = [];
+  let readies = 0;
+  const log: string[] = [];
+  const session = new RuntimeSession(
+    "org.weft.demo.counter",
+    1n,
+    ":1.1",
+    [],
+    { message: (ui, payload) => sent.push([ui, payload]), ready: () => readies++, stateChanged: (s) => states.push(s) },
+    createLogger("runtime", { sink: (l) => log.push(l), level: "debug" }),
+  );
+  return { session, sent, states, readies: () => readies, log };
+}
+
+const refusal = (fn: () => void): SessionRefusal => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SessionRefusal) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+};
+
+describe("RuntimeSession", () => {
+  test("ready once: starting → running, the Ready output fires once", () => {
+    const { session, states, readies } = makeSession();
+    session.guestReady();
+    session.guestReady();
+    expect(session.state).toBe("running");
+    expect(states).toEqual(["running"]);
+    expect(readies()).toBe(1);
+  });
+
+  test("only the supervisor binds the UI end; held messages are delivered on bind, in order", () => {
+    const { session, sent, log } = makeSession();
+    expect(session.guestSend("a")).toEqual({ ok: true });
+    expect(session.guestSend("b")).toEqual({ ok: true });
+    expect(refusal(() => session.bindUi(":1.99", ":1.99")).errorName).toBe("AccessDenied");
+    expect(log.some((l) => l.includes("BindUi refused"))).toBe(true);
+    expect(refusal(() => session.bindUi(":1.1", "not a name")).errorName).toBe("InvalidArgs");
+    session.bindUi(":1.1", ":1.7");
+    expect(sent).toEqual([[":1.7", "a"], [":1.7", "b"]]);
+    session.guestSend("c");
+    expect(sent.at(-1)).toEqual([":1.7", "c"]);
+  });
+
+  test("only the UI end posts; recv is FIFO and never waits", () => {
+    const { session } = makeSession();
+    expect(refusal(() => session.post(":1.7", "x")).errorName).toBe("AccessDenied"); // no UI end yet
+    session.bindUi(":1.1", ":1.7");
+    expect(refusal(() => session.post(":1.1", "x")).errorName).toBe("AccessDenied"); // the supervisor is not the UI end
+    expect(refusal(() => session.post(":1.8", "x")).errorName).toBe("AccessDenied");
+    session.post(":1.7", "one");
+    session.post(":1.7", "two");
+    expect(session.guestRecv()).toBe("one");
+    expect(session.guestRecv()).toBe("two");
+    expect(session.guestRecv()).toBeUndefined();
+  });
+
+  test("bounded queues: a full inbound queue is QueueFull, held outbound overflow is an error for the guest", () => {
+    const { session } = makeSession();
+    for (let i = 0; i < MAX_HELD_OUTBOUND; i++) expect(session.guestSend(`m${i}`).ok).toBe(true);
+    expect(session.guestSend("one too many")).toEqual({ ok: false, error: expect.stringContaining("no UI is attached") });
+    session.bindUi(":1.1", ":1.7");
+    for (let i = 0; i < MAX_INBOUND; i++) session.post(":1.7", `p${i}`);
+    expect(refusal(() => session.post(":1.7", "overflow")).errorName).toBe("QueueFull");
+    expect(session.guestRecv()).toBe("p0");
+    session.post(":1.7", "fits again");
+  });
+
+  test("oversized payloads are refused in both directions", () => {
+    const { session } = makeSession();
+    session.bindUi(":1.1", ":1.7");
+    const huge = "x".repeat(MAX_PAYLOAD_LENGTH + 1);
+    expect(refusal(() => session.post(":1.7", huge)).errorName).toBe("InvalidArgs");
+    expect(session.guestSend(huge).ok).toBe(false);
+  });
+
+  test("when the UI end leaves the bus, messages are held again until a new one is bound", () => {
+    const { session, sent } = makeSession();
+    session.bindUi(":1.1", ":1.7");
+    session.peerLeft(":1.7");
+    session.guestSend("while away");
+    expect(sent).toEqual([]);
+    expect(refusal(() => session.post(":1.7", "ghost")).errorName).toBe("AccessDenied");
+    session.bindUi(":1.1", ":1.9");
+    expect(sent).toEqual([[":1.9", "while away"]]);
+  });
+
+  test("Stop is for the supervisor only; posting after exit is NotRunning", () => {
+    const { session } = makeSession();
+    expect(refusal(() => session.authorizeStop(":1.5")).errorName).toBe("AccessDenied");
+    session.authorizeStop(":1.1");
+    session.bindUi(":1.1", ":1.7");
+    session.exited();
+    expect(refusal(() => session.post(":1.7", "late")).errorName).toBe("NotRunning");
+  });
+});
