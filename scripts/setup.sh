@@ -54,3 +54,32 @@ if ! [[ -f $stamp ]] || [[ $(cat "$stamp") != "$lock_sum" ]] || ! [[ -x $root/no
   "$bun" install --frozen-lockfile >/dev/null
   echo "$lock_sum" >"$stamp"
 fi
+
+# --- native: libwasmtime.so (Wasmtime C API) -----------------------------------------------------------
+# WEFT_WASMTIME_LIB points at an existing library instead. Otherwise cargo builds native/wasmtime once; the
+# target directory lives in the user's cache (native/wasmtime/target links to it), so a fresh clone — CI's —
+# reuses the build, and a stamp of the crate's sources decides when to rebuild.
+if [[ -n ${WEFT_WASMTIME_LIB:-} ]]; then
+  [[ -f $WEFT_WASMTIME_LIB ]] || { say "WEFT_WASMTIME_LIB=$WEFT_WASMTIME_LIB does not exist"; exit 1; }
+else
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/weft"
+  mkdir -p "$cache/cargo-target"
+  [[ -e native/wasmtime/target ]] || ln -s "$cache/cargo-target" native/wasmtime/target
+  if ! command -v cargo >/dev/null; then
+    say "cargo is missing: install Rust with rustup (https://rustup.rs), then run this again"
+    exit 1
+  fi
+  wasmtime_sum=$(cat native/wasmtime/Cargo.toml native/wasmtime/Cargo.lock native/wasmtime/src/*.rs | sha256sum | cut -d' ' -f1)
+  wasmtime_stamp=native/wasmtime/target/.weft-built
+  if ! [[ -f native/wasmtime/target/release/libwasmtime.so ]] || [[ $(cat "$wasmtime_stamp" 2>/dev/null) != "$wasmtime_sum" ]]; then
+    say "building libwasmtime.so (Wasmtime C API; the first build takes 10-20 minutes on 2 cores)"
+    cargo build --release --locked --quiet --manifest-path native/wasmtime/Cargo.toml
+    echo "$wasmtime_sum" >"$wasmtime_stamp"
+  fi
+fi
+
+# --- Rust's wasm32-wasip2 target: tests run a component built by rustc, not only by jco -------------------
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  say "adding Rust's wasm32-wasip2 target"
+  rustup target add wasm32-wasip2 >/dev/null
+fi
