@@ -55,6 +55,10 @@ if ! [[ -f $stamp ]] || [[ $(cat "$stamp") != "$lock_sum" ]] || ! [[ -x $root/no
   echo "$lock_sum" >"$stamp"
 fi
 
+# --- demo apps: components built with jco (QuickJS), packages signed with the demo key ------------------
+# apps/build.ts skips an app whose sources are unchanged and whose package still verifies.
+"$root/node_modules/.bin/bun" apps/build.ts
+
 # --- native: libwasmtime.so (Wasmtime C API) -----------------------------------------------------------
 # WEFT_WASMTIME_LIB points at an existing library instead. Otherwise cargo builds native/wasmtime once; the
 # target directory lives in the user's cache (native/wasmtime/target links to it), so a fresh clone — CI's —
