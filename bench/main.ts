@@ -14,6 +14,8 @@ type Bench = { name: string; run: () => Promise<BenchResult[]> };
 const benches: Bench[] = [
   { name: "package verify", run: async () => (await import("../services/common/bench-verify.ts")).benchVerify() },
   { name: "D-Bus round trip", run: async () => (await import("../services/common/bus/bench.ts")).benchBus() },
+  { name: "wasmtime host call", run: async () => (await import("../services/runtime/wasmtime/bench.ts")).benchHostCall() },
+  { name: "runtime", run: async () => (await import("../services/runtime/bench.ts")).benchRuntime() },
 ];
 
 const only = process.argv[2];

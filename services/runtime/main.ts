@@ -1,0 +1,133 @@
+#!/usr/bin/env bun
+/**
+ * weft-runtime: the Wasm host of one app session.
+ *
+ *   weft-runtime <app_id> <session_id> --supervisor <unique bus name>
+ *
+ * start() acquires, in order: the bus; the supervisor's presence; the verified package; its grants; the
+ * compiled component; the bus name org.weft.Runtime1.S<id> with its interface; the guest. Each failure has its
+ * own message; cleanup runs in reverse. The session ends when the guest ends, when the supervisor calls Stop,
+ * when the supervisor leaves the bus (so a crashed appd leaves no orphaned app running), or on SIGTERM.
+ *
+ * Exit codes: 0 the guest returned ok; 1 the guest failed, trapped or was stopped; 2 usage; 3 the session could
+ * not start (package refused, supervisor absent, environment).
+ */
+
+import { connectBus, type BusConnection } from "../common/bus/index.ts";
+import { createLogger, type Logger } from "../common/log.ts";
+import { parseRuntimeArgs, UsageError, type RuntimeArgs } from "./args.ts";
+import { compiledComponent } from "./cache.ts";
+import { GuestOutput } from "./guest-output.ts";
+import { preopensFor } from "./grants.ts";
+import { hostImports } from "./host.ts";
+import { BusOutputs, exportRuntime, runtimeBusName } from "./interface.ts";
+import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
+import { RuntimeSession } from "./session.ts";
+import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
+
+/** Linear memory a guest may grow to; the session's cgroup (MemoryMax=512M) bounds the whole process too. */
+export const GUEST_MEMORY_LIMIT = 256 * 1024 * 1024;
+
+class StartError extends Error {}
+
+async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
+  const [present] = await bus.call({
+    destination: "org.freedesktop.DBus",
+    path: "/org/freedesktop/DBus",
+    interface: "org.freedesktop.DBus",
+    member: "NameHasOwner",
+    signature: "s",
+    body: [name],
+  });
+  if (present !== true) throw new StartError(`the supervisor ${name} is not on the bus: weft-runtime is started by appd (or a test) with its own unique name`);
+}
+
+async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {
+  const bus = await connectBus({ logger: log });
+  cleanup.defer(() => bus.close());
+  await requireOnBus(bus, args.supervisor);
+
+  const pkg = await loadVerifiedPackage(args.appId);
+  const granted = pkg.manifest.package.capabilities;
+  const preopens = preopensFor(args.appId, granted);
+  const fingerprint = engineFingerprint();
+  const compiled = await compiledComponent(pkg.moduleSha256, pkg.moduleBytes, fingerprint, (bytes) => precompileComponent(bytes));
+  log.info("package verified", { signer: pkg.signerKey, compiled: compiled.compiled, capabilities: granted.map((c) => c.name).join(" ") });
+
+  const outputs = new BusOutputs();
+  const session = new RuntimeSession(args.appId, args.sessionId, args.supervisor, granted.map((c) => c.name), outputs, log);
+  let guest: Guest | undefined;
+  let stopReason: string | undefined;
+  const stop = (reason: string) => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    log.info("stopping", { reason });
+    guest?.interrupt();
+  };
+
+  // Peers are tracked by unique name: when the supervisor leaves the session ends; when the UI end leaves its
+  // messages are held for the next one.
+  const departures = await bus.subscribeSignal(
+    { sender: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged" },
+    (body) => {
+      const [name, , newOwner] = body as [string, string, string];
+      if (newOwner !== "") return;
+      if (name === args.supervisor) stop("the supervisor left the bus");
+      session.peerLeft(name);
+    },
+  );
+  cleanup.defer(() => departures.close());
+  await requireOnBus(bus, args.supervisor); // it may have left between the first check and the subscription
+
+  await bus.requestName(runtimeBusName(args.sessionId));
+  cleanup.defer(() => bus.releaseName(runtimeBusName(args.sessionId)).catch(() => {}));
+  outputs.service = exportRuntime(bus, session, stop);
+  cleanup.defer(() => outputs.service?.unexport());
+
+  const output = new GuestOutput(log);
+  guest = await startGuest({
+    component: { precompiledFile: compiled.file },
+    preopens,
+    env: {},
+    imports: hostImports({ session, granted, appName: pkg.manifest.package.name, bus, log }),
+    onOutput: (stream, bytes) => output.write(stream, bytes),
+    memoryLimitBytes: GUEST_MEMORY_LIMIT,
+  });
+  cleanup.defer(() => guest?.terminate());
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  if (stopReason !== undefined) guest.interrupt(); // a Stop that arrived while the guest was starting
+
+  const exit = await guest.exited;
+  output.flush();
+  session.exited();
+  const message = stopReason !== undefined && exit.status === "interrupted" ? `stopped: ${stopReason}` : exit.message;
+  outputs.service.emit("Exited", exit.status, message);
+  log.info("guest exited", { status: exit.status, message });
+  return { ...exit, message };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: RuntimeArgs;
+  try {
+    args = parseRuntimeArgs(argv);
+  } catch (error) {
+    process.stderr.write(`weft-runtime: ${(error as Error).message}\n`);
+    return error instanceof UsageError ? 2 : 70;
+  }
+  const log = createLogger("runtime").with({ app: args.appId, session: String(args.sessionId) });
+  await using cleanup = new AsyncDisposableStack();
+  try {
+    const exit = await run(args, log, cleanup);
+    return exit.status === "returned-ok" || (exit.status === "exit" && exit.code === 0) ? 0 : 1;
+  } catch (error) {
+    if (error instanceof StartError || error instanceof PackageLoadError) {
+      log.error("cannot start the session", { error: error.message });
+      return 3;
+    }
+    log.error("runtime failed", { error: (error as Error).stack ?? String(error) });
+    return 70;
+  }
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,151 @@
+/**
+ * weft-runtime end to end: real runtime processes on a private dbus-daemon, running the signed demo apps
+ * (apps/dist, built by `bun apps/build.ts`) under Wasmtime; the test's connection is their supervisor and UI end.
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
+import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { appDataDir } from "../common/paths.ts";
+import { RUNTIME_INTERFACE, RUNTIME_PATH } from "./interface.ts";
+import { DEMO_DIST, RuntimeWorld, until } from "./testing.ts";
+
+const COUNTER = "org.weft.demo.counter";
+const NOTES = "org.weft.demo.notes";
+let world: RuntimeWorld;
+
+beforeAll(async () => {
+  world = new RuntimeWorld();
+  await world.start();
+  await world.install(join(DEMO_DIST, COUNTER));
+  await world.install(join(DEMO_DIST, NOTES));
+});
+afterAll(() => world.close());
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("counter", () => {
+  test("increment ×3 then get → {\"count\":3}; the contract matches what busctl sees", async () => {
+    const runtime = world.spawn(COUNTER, 1);
+    await runtime.waitForState("running");
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: runtime.busName, path: RUNTIME_PATH, contract: contractPath(RUNTIME_INTERFACE) });
+    const messages = await runtime.bindUi();
+    for (const command of ["increment", "increment", "increment", "get"]) await runtime.post(command);
+    await until(() => messages.length === 4, "four replies");
+    expect(messages.at(-1)).toBe('{"count":3}');
+    expect(await runtime.client.get("GrantedCapabilities")).toEqual([]);
+    await runtime.stop("test over");
+    expect(await runtime.exitCode).toBe(1); // stopped, not returned: the counter loops forever
+  });
+
+  test("only the UI end may post; another client neither posts nor sees the session's messages", async () => {
+    const runtime = world.spawn(COUNTER, 2);
+    await runtime.waitForState("running");
+    const messages = await runtime.bindUi();
+    const intruder = await connectBus({ address: world.bus.address });
+    const overheard: unknown[] = [];
+    try {
+      const asIntruder = intruder.client(contractPath(RUNTIME_INTERFACE), runtime.busName, { path: RUNTIME_PATH });
+      await asIntruder.on("Message", (payload) => overheard.push(payload));
+      expect(isBusError(await failure(asIntruder.call("Post", "increment")), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+      expect(isBusError(await failure(asIntruder.call("BindUi", intruder.uniqueName)), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+      expect(isBusError(await failure(asIntruder.call("Stop", "x")), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+      await runtime.post("get");
+      await until(() => messages.length === 1, "the reply");
+      expect(messages).toEqual(['{"count":0}']); // the intruder's increment never arrived
+      await Bun.sleep(100);
+      expect(overheard).toEqual([]);
+      expect(runtime.logLines.some((l) => l.msg === "post refused: caller is not the ui end")).toBe(true);
+    } finally {
+      await intruder.close();
+      await runtime.stop();
+      await runtime.exitCode;
+    }
+  });
+
+  test("when the supervisor leaves the bus, the runtime ends its session (no orphans)", async () => {
+    const supervisor = await connectBus({ address: world.bus.address });
+    const runtime = world.spawn(COUNTER, 3, { supervisor: supervisor.uniqueName });
+    await runtime.waitForState("running");
+    await supervisor.close();
+    expect(await runtime.exitCode).toBe(1);
+    expect(runtime.logLines.some((l) => l.reason === "the supervisor left the bus")).toBe(true);
+  });
+
+  test("a supervisor that is not on the bus: the runtime refuses to start (exit 3)", async () => {
+    const runtime = world.spawn(COUNTER, 4, { supervisor: ":1.9999" });
+    expect(await runtime.exitCode).toBe(3);
+  });
+});
+
+describe("notes", () => {
+  test("save:hello, then a new runtime process loads {\"text\":\"hello\"} from /data", async () => {
+    const first = world.spawn(NOTES, 10);
+    await first.waitForState("running");
+    const saved = await first.bindUi();
+    await first.post("save:hello");
+    await until(() => saved.length === 1, "the save reply");
+    expect(JSON.parse(saved[0]!)).toEqual({ text: "hello" });
+    await first.stop();
+    await first.exitCode;
+    expect(readFileSync(join(appDataDir(NOTES, world.env), "notes.txt"), "utf8")).toBe("hello");
+
+    const second = world.spawn(NOTES, 11);
+    await second.waitForState("running");
+    const loaded = await second.bindUi();
+    await second.post("load");
+    await until(() => loaded.length === 1, "the load reply");
+    expect(JSON.parse(loaded[0]!)).toEqual({ text: "hello" });
+    await second.stop();
+    await second.exitCode;
+  });
+
+  test("without fs:rw:app-data, save answers {\"error\":…} and nothing is written", async () => {
+    const id = "org.weft.demo.notes";
+    const isolated = new RuntimeWorld();
+    await isolated.start();
+    try {
+      const variant = await isolated.variant(id, "notes-no-data", (text) => text.replace(/capabilities\s*=\s*\[[^\]]*\]/, "capabilities = []"));
+      await isolated.install(variant);
+      const runtime = isolated.spawn(id, 20);
+      await runtime.waitForState("running");
+      const replies = await runtime.bindUi();
+      await runtime.post("save:secret");
+      await until(() => replies.length === 1, "the save reply");
+      expect(JSON.parse(replies[0]!)).toHaveProperty("error");
+      expect(existsSync(appDataDir(id, isolated.env))).toBe(false);
+      await runtime.stop();
+      await runtime.exitCode;
+    } finally {
+      await isolated.close();
+    }
+  });
+});
+
+describe("refusals", () => {
+  test("a package that is not installed, or modified after install, never runs (exit 3)", async () => {
+    expect(await world.spawn("org.weft.demo.absent", 30).exitCode).toBe(3);
+
+    const tampered = new RuntimeWorld();
+    await tampered.start();
+    try {
+      await tampered.install(join(DEMO_DIST, COUNTER));
+      const installed = join(tampered.home, ".local/share/weft/apps", COUNTER, "ui/index.html");
+      await Bun.write(installed, "<script>changed()</script>");
+      const runtime = tampered.spawn(COUNTER, 31);
+      expect(await runtime.exitCode).toBe(3);
+      expect(runtime.logLines.some((l) => String(l.error).includes("modified after it was signed"))).toBe(true);
+    } finally {
+      await tampered.close();
+    }
+  });
+});
