@@ -5,15 +5,13 @@
  * The guests run for real without Wasmtime: jco transpiles each built component to JavaScript + core Wasm, and
  * the test instantiates it with its own host:
  *
- *   weft:app/notify, weft:app/ipc      TestHost: a queue of incoming messages, a record of what was sent
- *   wasi:io/poll, monotonic-clock      TestHost: pollables that sleep in Atomics.wait, as Wasmtime's do
- *                                      (preview2-shim spins on timers under 10 ms, which would hide a guest
- *                                      that spins too)
- *   every other WASI interface         @bytecodealliance/preview2-shim, with a temporary directory as /data
+ *   weft:app/notify, weft:app/ipc      TestHost: a queue of incoming messages, a record of what was sent;
+ *                                      recv-wait blocks the thread (Atomics.wait) as the runtime's does
+ *   every WASI interface               @bytecodealliance/preview2-shim, with a temporary directory as /data
  *
  * `run` never returns: it serves the UI until the session ends. The host ends it the way a host can: once the
- * queue is empty and the guest has polled `idleLimit` more times, `recv` throws HostStop, which unwinds out of
- * the component to the test. Nothing in the guests exists for the test.
+ * queue is empty and the guest has waited `idleLimit` more times, `recv-wait` throws HostStop, which unwinds
+ * out of the component to the test. Nothing in the guests exists for the test.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -196,35 +194,14 @@ describe("the build", () => {
 // ---------------------------------------------------------------------------------------------------------
 // Running the guests
 
-/** Thrown by the test host's recv to end the guest's endless loop. */
+/** Thrown by the test host's recv-wait to end the guest's endless loop. */
 class HostStop extends Error {}
 
-/** A pollable that becomes ready at a deadline; block() sleeps in the kernel (Atomics.wait), never spins. */
-class SleepPollable {
-  static readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
-  static blockedNanoseconds = 0n;
-
-  constructor(readonly deadline: bigint) {}
-
-  ready(): boolean {
-    return process.hrtime.bigint() >= this.deadline;
-  }
-
-  block(): void {
-    const started = process.hrtime.bigint();
-    for (;;) {
-      const left = this.deadline - process.hrtime.bigint();
-      if (left <= 0n) break;
-      Atomics.wait(SleepPollable.sleeper, 0, 0, Number(left) / 1e6);
-    }
-    SleepPollable.blockedNanoseconds += process.hrtime.bigint() - started;
-  }
-
-  [Symbol.dispose](): void {}
-}
+/** What the test host's recv-wait blocks on: Atomics.wait sleeps in the kernel, it does not spin. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 interface GuestRun {
-  /** In order: "ready", "recv", "send <payload>", "sleep". */
+  /** In order: "ready", "recv", "recv-wait <timeout-ms>", "send <payload>". */
   readonly events: string[];
   /** The payloads sent, in order. */
   readonly sent: string[];
@@ -271,22 +248,6 @@ class TranspiledGuest {
     const wasi = new WASIShim({ sandbox: { preopens: options.dataDir === undefined ? {} : { "/data": options.dataDir }, env: {}, args: ["app"], enableNetwork: false } });
     const imports = {
       ...wasi.getImportObject(),
-      "wasi:io/poll": {
-        Pollable: SleepPollable,
-        poll(list: SleepPollable[]): Uint32Array {
-          while (!list.some((p) => p.ready())) list[0]?.block();
-          return new Uint32Array(list.flatMap((p, i) => (p.ready() ? [i] : [])));
-        },
-      },
-      "wasi:clocks/monotonic-clock": {
-        now: () => process.hrtime.bigint(),
-        resolution: () => 1n,
-        subscribeInstant: (instant: bigint) => new SleepPollable(instant),
-        subscribeDuration: (duration: bigint) => {
-          events.push("sleep");
-          return new SleepPollable(process.hrtime.bigint() + BigInt(duration));
-        },
-      },
       "weft:app/notify": {
         ready() {
           events.push("ready");
@@ -302,6 +263,15 @@ class TranspiledGuest {
           const message = queue.shift();
           if (message !== undefined) return message;
           if (++idlePolls > idleLimit) throw new HostStop("the test host ended the session");
+          return undefined;
+        },
+        recvWait(timeoutMs: number): string | undefined {
+          events.push(`recv-wait ${timeoutMs}`);
+          const message = queue.shift();
+          if (message !== undefined) return message;
+          if (++idlePolls > idleLimit) throw new HostStop("the test host ended the session");
+          // Nothing will arrive: wait (a slice of) the timeout in the kernel, as the runtime's host waits.
+          Atomics.wait(sleeper, 0, 0, Math.min(timeoutMs, 20));
           return undefined;
         },
       },
@@ -339,7 +309,7 @@ describe("the counter guest", () => {
   test("calls ready before anything else, then counts: increment ×3, get → {\"count\":3}", async () => {
     const run = await guest.run({ incoming: ["increment", "increment", "increment", "get"] });
     expect(run.events[0]).toBe("ready");
-    expect(run.events[1]).toBe("recv");
+    expect(run.events[1]).toBe("recv-wait 30000");
     expect(run.sent).toEqual(['{"count":1}', '{"count":2}', '{"count":3}', '{"count":3}']);
   });
 
@@ -352,16 +322,12 @@ describe("the counter guest", () => {
     expect((await guest.run({ incoming: ["get"] })).sent).toEqual(['{"count":0}']);
   });
 
-  test("sleeps ~10 ms in the host when no message is waiting, without using the CPU", async () => {
-    const blockedBefore = SleepPollable.blockedNanoseconds;
-    const run = await guest.run({ incoming: [], idleLimit: 40 });
-    // Exactly one 10 ms sleep after each empty poll: ready, then (recv, sleep) ×40, then the final recv.
-    expect(run.events).toEqual(["ready", ...Array.from({ length: 40 }, () => ["recv", "sleep"]).flat(), "recv"]);
-    const blockedMs = Number(SleepPollable.blockedNanoseconds - blockedBefore) / 1e6;
-    expect(blockedMs).toBeGreaterThan(380);
+  test("when idle it waits in the host with recv-wait: no polling, no sleeping, no spinning", async () => {
+    const run = await guest.run({ incoming: [], idleLimit: 20 });
+    // ready, then one long wait after another (each returned none here), then the wait the host ended.
+    expect(run.events).toEqual(["ready", ...Array.from({ length: 21 }, () => "recv-wait 30000")]);
     expect(run.wallMs).toBeGreaterThan(380);
-    // Measured here: ~10 % of one core, mostly JavaScriptCore running QuickJS's Wasm in its first tiers and
-    // jco's bindings (falling over longer runs); a guest that spun would use all of it.
+    // A guest that spun would use all of the core; this one only runs between waits.
     expect(run.cpuMs).toBeLessThan(run.wallMs * 0.3);
   });
 });

@@ -45,7 +45,7 @@ export interface WeftInterfaceInfo {
 /** Every `weft:app/*` interface the runtime provides. An import of any other `weft:app/*` name is an error. */
 export const WEFT_APP_INTERFACES: Readonly<Record<WeftInterfaceName, WeftInterfaceInfo>> = {
   "weft:app/notify": { name: "weft:app/notify", functions: ["ready"], gated: false },
-  "weft:app/ipc": { name: "weft:app/ipc", functions: ["send", "recv"], gated: false },
+  "weft:app/ipc": { name: "weft:app/ipc", functions: ["send", "recv", "recv-wait"], gated: false },
   "weft:app/fetch": { name: "weft:app/fetch", functions: ["fetch"], gated: true },
   "weft:app/notifications": { name: "weft:app/notifications", functions: ["notify"], gated: true },
   "weft:app/clipboard": { name: "weft:app/clipboard", functions: ["read", "write"], gated: true },

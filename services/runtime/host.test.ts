@@ -121,5 +121,9 @@ describe("ipc and notify", () => {
     expect(await call("ipc", "recv")).toEqual({ tag: "none" });
     session.post(":1.5", "increment");
     expect(await call("ipc", "recv")).toEqual({ tag: "some", val: "increment" });
+    expect(await call("ipc", "recv-wait", 10)).toEqual({ tag: "none" });
+    const waited = call("ipc", "recv-wait", 10_000);
+    session.post(":1.5", "get");
+    expect(await waited).toEqual({ tag: "some", val: "get" });
   });
 });

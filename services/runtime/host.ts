@@ -75,6 +75,10 @@ export function hostImports(context: HostContext): HostImport[] {
           const message = session.guestRecv();
           return [message === undefined ? none : some(message)];
         },
+        "recv-wait": async ([timeoutMs]) => {
+          const message = await session.guestRecvWait(Number(timeoutMs));
+          return [message === undefined ? none : some(message)];
+        },
       },
     },
     {

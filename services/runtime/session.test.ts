@@ -64,6 +64,22 @@ describe("RuntimeSession", () => {
     expect(session.guestRecv()).toBeUndefined();
   });
 
+  test("recv-wait answers the moment a message is posted, times out with none, and ends at exit", async () => {
+    const { session } = makeSession();
+    session.bindUi(":1.1", ":1.7");
+    const started = performance.now();
+    const waiting = session.guestRecvWait(5_000);
+    setTimeout(() => session.post(":1.7", "now"), 20);
+    expect(await waiting).toBe("now");
+    expect(performance.now() - started).toBeLessThan(2_000);
+    session.post(":1.7", "queued");
+    expect(await session.guestRecvWait(5_000)).toBe("queued"); // already waiting: no wait at all
+    expect(await session.guestRecvWait(30)).toBeUndefined();
+    const atExit = session.guestRecvWait(60_000);
+    session.exited();
+    expect(await atExit).toBeUndefined();
+  });
+
   test("bounded queues: a full inbound queue is QueueFull, held outbound overflow is an error for the guest", () => {
     const { session } = makeSession();
     for (let i = 0; i < MAX_HELD_OUTBOUND; i++) expect(session.guestSend(`m${i}`).ok).toBe(true);

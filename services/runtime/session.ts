@@ -6,6 +6,7 @@
  *       └────────────────────────guest ends before ready────────────────────────────────────────┘
  *
  *   UI end ──Post──► inbound (≤ 64) ──ipc.recv()──► guest          (recv never blocks: none when empty)
+ *                                   ──ipc.recv-wait(t)──► guest   (answers the moment a Post arrives, or none after t)
  *   guest ──ipc.send()──► Message signal, unicast to the UI end    (held, ≤ 256, until a UI end is bound)
  *
  * Peers are unique bus names, which the bus assigns and never reuses: the supervisor comes from the command
@@ -20,6 +21,8 @@ export type SessionState = "starting" | "running" | "exited";
 export const MAX_INBOUND = 64;
 /** Messages from the guest waiting for a UI end to be bound. */
 export const MAX_HELD_OUTBOUND = 256;
+/** Longest `recv-wait` a guest may ask for; it calls again after a timeout. */
+export const MAX_RECV_WAIT_MS = 60_000;
 /** Largest IPC payload in either direction, in UTF-16 units. */
 export const MAX_PAYLOAD_LENGTH = 1024 * 1024;
 
@@ -46,6 +49,8 @@ export class RuntimeSession {
   #uiEnd: string | undefined;
   readonly #inbound: string[] = [];
   readonly #heldOutbound: string[] = [];
+  /** The guest's pending `recv-wait`, if any (the guest is one thread: at most one). */
+  #waiter: ((message: string | undefined) => void) | undefined;
   readonly #outputs: SessionOutputs;
   readonly #log: Logger;
 
@@ -94,6 +99,7 @@ export class RuntimeSession {
       throw new SessionRefusal("QueueFull", `the app has ${MAX_INBOUND} unread messages; retry once it has read some`);
     }
     this.#inbound.push(payload);
+    this.#wakeWaiter();
   }
 
   /** Whether `caller` may stop the session; Stop itself is carried out by the owner of the guest. */
@@ -136,8 +142,35 @@ export class RuntimeSession {
     return this.#inbound.shift();
   }
 
+  /**
+   * `ipc.recv-wait`: the oldest unread message as soon as there is one, or undefined after `timeoutMs`
+   * (capped at MAX_RECV_WAIT_MS). The guest's thread waits; this process's event loop does not.
+   */
+  guestRecvWait(timeoutMs: number): Promise<string | undefined> {
+    const waiting = this.#inbound.shift();
+    if (waiting !== undefined || this.#state === "exited") return Promise.resolve(waiting);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#settleWaiter(undefined), Math.min(Math.max(0, timeoutMs), MAX_RECV_WAIT_MS));
+      this.#waiter = (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      };
+    });
+  }
+
   exited(): void {
     this.#setState("exited");
+    this.#settleWaiter(undefined);
+  }
+
+  #wakeWaiter(): void {
+    if (this.#waiter !== undefined) this.#settleWaiter(this.#inbound.shift());
+  }
+
+  #settleWaiter(message: string | undefined): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.(message);
   }
 
   #setState(state: SessionState): void {

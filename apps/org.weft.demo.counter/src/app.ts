@@ -8,11 +8,10 @@
  */
 
 import { ready } from "weft:app/notify@0.1.0";
-import { recv, send } from "weft:app/ipc@0.1.0";
-import { subscribeDuration } from "wasi:clocks/monotonic-clock@0.2.12";
+import { recvWait, send } from "weft:app/ipc@0.1.0";
 
-/** How long to wait when no message is there: the reference's 10 ms, slept in the host, not spun. */
-const IDLE_SLEEP_NANOSECONDS = 10_000_000;
+/** How long one recv-wait may last before the loop asks again (the host answers at once when a message comes). */
+const WAIT_MS = 30_000;
 
 /** Rust's str::trim: Unicode White_Space, which unlike String.prototype.trim has U+0085 and not U+FEFF. */
 const EDGE_WHITE_SPACE = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
@@ -39,25 +38,14 @@ function handle(message: string): string | undefined {
   return JSON.stringify({ count });
 }
 
-function sleepWhileIdle(): void {
-  const timer = subscribeDuration(IDLE_SLEEP_NANOSECONDS);
-  try {
-    timer.block();
-  } finally {
-    timer[Symbol.dispose](); // one handle per sleep: without this the host's resource table fills up
-  }
-}
-
 /** wasi:cli/run: the runtime calls this once; it serves the UI until the session is stopped. */
 export const run = {
   run(): void {
     ready();
     for (;;) {
-      const message = recv();
-      if (message === null || message === undefined) {
-        sleepWhileIdle();
-        continue;
-      }
+      // Waits in the host until the UI sends something: no polling, no CPU while idle.
+      const message = recvWait(WAIT_MS);
+      if (message === null || message === undefined) continue;
       const reply = handle(message.replace(EDGE_WHITE_SPACE, ""));
       if (reply === undefined) continue;
       try {

@@ -19,22 +19,10 @@ declare module "weft:app/ipc@0.1.0" {
   export function send(payload: string): void;
   /** The next message from the UI, or null when none is waiting. Never blocks. */
   export function recv(): string | null;
+  /** The next message from the UI as soon as it arrives, or null after `timeoutMs` (WEFT extension). */
+  export function recvWait(timeoutMs: number): string | null;
 }
 
-declare module "wasi:io/poll@0.2.12" {
-  export interface Pollable {
-    ready(): boolean;
-    /** Blocks the guest until the pollable is ready. */
-    block(): void;
-    [Symbol.dispose](): void;
-  }
-}
-
-declare module "wasi:clocks/monotonic-clock@0.2.12" {
-  import type { Pollable } from "wasi:io/poll@0.2.12";
-  /** A pollable that becomes ready `nanoseconds` from now. */
-  export function subscribeDuration(nanoseconds: number): Pollable;
-}
 
 declare module "wasi:filesystem/types@0.2.12" {
   export interface PathFlags {

@@ -4,7 +4,7 @@ import { connectBus, type BusConnection, type ServiceClient } from "./connection
 import { BusError, ErrorNames } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
 import { TEST1, TEST1_CONTRACT, TEST1_PATH, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, fdsPointingAt, openFdCount, startPrivateBus, threadCount, type PrivateBus } from "./testing.ts";
+import { busctl, fdsPointingAt, openFdCount, startPrivateBus, workerThreadCount, type PrivateBus } from "./testing.ts";
 
 let world: Test1World;
 let bus: PrivateBus;
@@ -251,7 +251,7 @@ describe("closing", () => {
     // Warm-up: the first connections of a process start runtime threads that then stay.
     await (await connectBus({ address: bus.address })).close();
     const fdsBefore = openFdCount();
-    const threadsBefore = threadCount();
+    const threadsBefore = workerThreadCount();
 
     const socketsBefore = socketFds();
     const connection = await connectBus({ address: bus.address });
@@ -261,12 +261,12 @@ describe("closing", () => {
     expect(await c.call("Echo", "x")).toBe("x");
     const fd = (await c.call("OpenFd", "y")) as number;
     closeFd(fd);
-    expect(threadCount()).toBeGreaterThan(threadsBefore);
+    expect(workerThreadCount()).toBeGreaterThan(threadsBefore);
     await connection.close();
 
     expect(connection.closed).toBe(true);
     expect(socketFds()).toEqual(socketsBefore);
-    await until(() => threadCount() === threadsBefore, "the reader thread to exit");
+    await until(() => workerThreadCount() === threadsBefore, "the reader thread to exit");
     expect(openFdCount()).toBe(fdsBefore);
   });
 

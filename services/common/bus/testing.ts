@@ -7,7 +7,7 @@
  * beforeAll(async () => (bus = await startPrivateBus()));
  * afterAll(() => bus.close());
  */
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "./contract.ts";
@@ -206,4 +206,19 @@ export function fdsPointingAt(identity: string): number {
 }
 
 export const openFdCount = (): number => readdirSync("/proc/self/fd").length;
-export const threadCount = (): number => readdirSync("/proc/self/task").length;
+
+/**
+ * Threads of this process running a Bun Worker (the transport's readers among them), by their kernel name.
+ * Counting only these keeps leak checks exact while the runtime's own threads (JIT, GC) come and go.
+ */
+export function workerThreadCount(): number {
+  let count = 0;
+  for (const task of readdirSync("/proc/self/task")) {
+    try {
+      if (readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() === "Worker") count++;
+    } catch {
+      // the thread exited between listing and reading
+    }
+  }
+  return count;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
 import { closeFd, isFdOpen, makePipe, makeSocketPair, readAllFd, writeAllFd } from "./libc.ts";
-import { fdsPointingAt, openFdCount, threadCount } from "./testing.ts";
+import { fdsPointingAt, openFdCount, workerThreadCount } from "./testing.ts";
 import { UnixFdStream } from "./transport.ts";
 
 
@@ -26,7 +26,7 @@ function collect(stream: UnixFdStream, chunkSize: number) {
   return received;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -111,12 +111,12 @@ describe("UnixFdStream", () => {
     await warm.closed;
 
     const fdsBefore = openFdCount();
-    const threadsBefore = threadCount();
+    const threadsBefore = workerThreadCount();
     const [left, right] = makeSocketPair();
     const a = UnixFdStream.fromFd(left);
     const b = UnixFdStream.fromFd(right);
     const atA = collect(a, 1);
-    await until(() => threadCount() >= threadsBefore + 2, "two reader threads");
+    await until(() => workerThreadCount() >= threadsBefore + 2, "two reader threads");
     b.end();
     await b.closed;
     await until(() => atA.ended, "end seen by the peer");
@@ -124,7 +124,7 @@ describe("UnixFdStream", () => {
     expect(isFdOpen(left)).toBe(false);
     expect(isFdOpen(right)).toBe(false);
     expect(() => a.write("late")).toThrow(/closed/);
-    await until(() => threadCount() === threadsBefore, "reader threads to exit");
+    await until(() => workerThreadCount() === threadsBefore, "reader threads to exit");
     expect(openFdCount()).toBe(fdsBefore);
   });
 
