@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { appDataDir } from "../common/paths.ts";
+import { signPackage } from "../common/signing.ts";
+import { writeTestPackage } from "../common/testing/components.ts";
+import { rustGuest } from "./wasmtime/fixtures/fixtures.ts";
 import { RUNTIME_INTERFACE, RUNTIME_PATH } from "./interface.ts";
 import { DEMO_DIST, RuntimeWorld, until } from "./testing.ts";
 
@@ -128,6 +131,26 @@ describe("notes", () => {
     } finally {
       await isolated.close();
     }
+  });
+});
+
+describe("a component from another toolchain", () => {
+  test("a Rust wasm32-wasip2 command runs under weft-runtime: its output is logged with app and session, it sees no environment, no host files, no network", async () => {
+    const id = "org.weft.test.rust";
+    const dir = await writeTestPackage(join(world.root, "rust-pkg"), { manifest: { package: { id } }, component: await rustGuest() });
+    await signPackage(dir, world.testKey.secret);
+    await world.install(dir);
+    const runtime = world.spawn(id, 40);
+    expect(await runtime.exitCode).toBe(0); // run returned ok
+    const guestLines = runtime.logLines.filter((l) => l.msg === "guest stdout" || l.msg === "guest stderr");
+    expect(guestLines.every((l) => l.app === id && l.session === "40")).toBe(true);
+    const stdout = guestLines.filter((l) => l.msg === "guest stdout").map((l) => l.line);
+    expect(stdout).toContain("hello from rust");
+    expect(stdout).toContain("env: ");
+    expect(stdout).toContain("args: 0");
+    expect(stdout.find((l: string) => l.startsWith("outside: "))).toStartWith("outside: denied");
+    expect(stdout.find((l: string) => l.startsWith("net: "))).toStartWith("net: denied");
+    expect(guestLines.some((l) => l.msg === "guest stderr" && l.level === "warn" && l.line === "rust stderr line")).toBe(true);
   });
 });
 
