@@ -282,6 +282,32 @@ describe("signals", () => {
     }
   });
 
+  test("emitTo() is private even from a peer that asks to eavesdrop", async () => {
+    const eavesdropper = await connectBus({ address: bus.address });
+    const seen: string[] = [];
+    const onMessage = (message: { member?: string; body?: unknown[] }) => {
+      if (message.member === "Pinged") seen.push(String(message.body?.[0]));
+    };
+    try {
+      await eavesdropper.call({
+        destination: "org.freedesktop.DBus",
+        path: "/org/freedesktop/DBus",
+        interface: "org.freedesktop.DBus",
+        member: "AddMatch",
+        signature: "s",
+        body: [`eavesdrop=true,type='signal',interface='${TEST1}'`],
+      });
+      eavesdropper.raw.on("message", onMessage);
+      state.service.emitTo(client.uniqueName, "Pinged", "secret");
+      state.service.emit("Pinged", "public");
+      await until(() => seen.includes("public"));
+      expect(seen).toEqual(["public"]);
+    } finally {
+      eavesdropper.raw.off("message", onMessage);
+      await eavesdropper.close();
+    }
+  });
+
   test("emit() refuses unknown signals and wrong arity", () => {
     expect(() => state.service.emit("Nope")).toThrow(/no signal Nope/);
     expect(() => state.service.emit("Pinged")).toThrow(/takes 1 arguments/);
