@@ -1,13 +1,19 @@
 /**
- * The package-manager demo: every step runs the real `weft-pack` on a fresh private HOME, store and trust
- * store under `out/demo-<time>/` (or `--out <dir>`), checks what it printed, and records its timing in
- * `summary.json`. Exits non-zero at the first step that does not do what it should.
+ * The demo (the README's main job until the desktop session exists): on a fresh private HOME, store and trust
+ * store under `out/demo-<time>/` (or `--out <dir>`), it walks through the package manager with the real
+ * `weft-pack`, then installs the signed demo apps and runs them under the real `weft-runtime` on a private
+ * bus: counter counts to 3, notes saves a note that a new runtime process reads back. Every step checks what
+ * happened and records its timing in `summary.json`; the first step that does not do what it should fails
+ * the demo.
  */
 
 import { cpSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
+import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
+import { startPrivateBus, type PrivateBus } from "../services/common/bus/private-bus.ts";
+import { RuntimeHandle } from "../services/runtime/driver.ts";
 
 const repo = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
@@ -92,6 +98,63 @@ await step("unbundle and verify the extracted copy", async () => {
 await step("build-image: EROFS + dm-verity, root hash signed", () => pack(["build-image", pkg, "--key", demoKey, "--out", outDir], 0, "root hash:"));
 await step("verify the image set (signature, then every block)", () => pack(["verify", join(outDir, "org.weft.demo.hello.app.img")], 0, "OK image"));
 await step("uninstall", () => pack(["uninstall", "org.weft.demo.hello"], 0, "uninstalled"));
+
+// --- The demo apps under weft-runtime -----------------------------------------------------------------
+const dist = join(repo, "apps/dist");
+await step("install the signed demo apps (counter, notes)", async () => {
+  await pack(["install", join(dist, "org.weft.demo.counter")], 0, "installed org.weft.demo.counter");
+  return pack(["install", join(dist, "org.weft.demo.notes")], 0, "fs:rw:app-data");
+});
+
+let bus: PrivateBus | undefined;
+let supervisor: BusConnection | undefined;
+await step("start a private D-Bus daemon for the sessions", async () => {
+  bus = await startPrivateBus();
+  supervisor = await connectBus({ address: bus.address });
+  return { output: bus.address };
+});
+
+/** Runs one session of `appId`, posts `commands` as its UI end, and returns the guest's replies. */
+async function session(appId: string, id: bigint, commands: string[], replies: number): Promise<string[]> {
+  const received: string[] = [];
+  const runtime = new RuntimeHandle({
+    appId,
+    sessionId: id,
+    supervisor: supervisor!,
+    env: { ...env, WEFT_BUS_ADDRESS: bus!.address },
+    onLogLine: (line) => appendFileSync(join(outDir, "runtime.log"), line + "\n"),
+  });
+  let answered: () => void = () => {};
+  const done = new Promise<void>((resolve) => (answered = resolve));
+  await runtime.waitForState("running");
+  await runtime.bindSupervisorAsUi((payload) => {
+    received.push(payload);
+    if (received.length === replies) answered();
+  });
+  for (const command of commands) await runtime.post(command);
+  await Promise.race([done, Bun.sleep(10_000).then(() => Promise.reject(new Error(`${appId} sent ${received.length} of ${replies} replies`)))]);
+  await runtime.stop("demo step done");
+  await runtime.exitCode;
+  return received;
+}
+
+await step("counter: increment ×3, get → {\"count\":3}", async () => {
+  const replies = await session("org.weft.demo.counter", 1n, ["increment", "increment", "increment", "get"], 4);
+  if (replies.at(-1) !== '{"count":3}') throw new Error(`counter answered ${JSON.stringify(replies)}`);
+  return { output: replies.join(" ") };
+});
+await step("notes: save a note, stop the session", async () => {
+  const [reply] = await session("org.weft.demo.notes", 2n, ["save:hello from the demo"], 1);
+  if (JSON.parse(reply!).text !== "hello from the demo") throw new Error(`notes answered ${reply}`);
+  return { output: reply! };
+});
+await step("notes: a new runtime process loads the note from /data", async () => {
+  const [reply] = await session("org.weft.demo.notes", 3n, ["load"], 1);
+  if (JSON.parse(reply!).text !== "hello from the demo") throw new Error(`notes answered ${reply}`);
+  return { output: reply! };
+});
+await supervisor?.close();
+await bus?.close();
 
 writeSummary(true);
 const total = steps.reduce((sum, s) => sum + s.ms, 0);

@@ -7,16 +7,15 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
 import { generateKeyPair, readSecretKey } from "../common/keys.ts";
 import { signPackage } from "../common/signing.ts";
 import { installPackage } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "./interface.ts";
+import { RuntimeHandle } from "./driver.ts";
 
 const REPO = join(import.meta.dir, "../..");
-const MAIN = join(import.meta.dir, "main.ts");
 export const DEMO_DIST = join(REPO, "apps/dist");
 export const DEMO_PUB = join(REPO, "apps/keys/weft-sign.pub");
 
@@ -90,74 +89,35 @@ export class RuntimeWorld {
   }
 }
 
-export class RuntimeProcess {
-  readonly process: ReturnType<typeof Bun.spawn>;
-  readonly busName: string;
-  readonly client: ServiceClient;
+/** A runtime started by the test, with its log parsed (WEFT_LOG_FORMAT=json) and its messages collected. */
+export class RuntimeProcess extends RuntimeHandle {
   readonly logLines: any[] = [];
-  readonly exitCode: Promise<number>;
+  #onMessage: (() => void) | undefined;
 
-  constructor(
-    readonly world: RuntimeWorld,
-    readonly appId: string,
-    readonly sessionId: number,
-    supervisor: string,
-  ) {
-    this.busName = runtimeBusName(BigInt(sessionId));
-    this.client = world.supervisor.client(contractPath(RUNTIME_INTERFACE), this.busName, { path: RUNTIME_PATH });
-    this.process = Bun.spawn([process.execPath, MAIN, appId, String(sessionId), "--supervisor", supervisor], {
+  constructor(world: RuntimeWorld, appId: string, sessionId: number, supervisor: string) {
+    super({
+      appId,
+      sessionId: BigInt(sessionId),
+      supervisor: world.supervisor,
+      supervisorName: supervisor,
       env: world.env,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    void this.#collect(this.process.stderr as ReadableStream<Uint8Array>);
-    this.exitCode = this.process.exited;
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
+      onLogLine: (line) => {
         try {
           this.logLines.push(JSON.parse(line));
         } catch {
           this.logLines.push({ raw: line });
         }
-      }
-    }
+      },
+    });
   }
-
-  /** Waits until the runtime owns its bus name and reports `state`. */
-  async waitForState(state: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        if ((await this.client.get("State")) === state) return;
-      } catch {
-        // not on the bus yet
-      }
-      if (Date.now() > deadline) throw new Error(`runtime ${this.busName} did not reach ${state}; log:\n${JSON.stringify(this.logLines, null, 1)}`);
-      if (this.process.exitCode !== null) throw new Error(`runtime exited with ${this.process.exitCode} before ${state}; log:\n${JSON.stringify(this.logLines, null, 1)}`);
-      await Bun.sleep(20);
-    }
-  }
-
-  #onMessage: (() => void) | undefined;
 
   /** Binds the test's connection as the UI end and collects the Message signals it receives. */
   async bindUi(): Promise<string[]> {
     const messages: string[] = [];
-    await this.client.on("Message", (payload) => {
-      messages.push(payload as string);
+    await this.bindSupervisorAsUi((payload) => {
+      messages.push(payload);
       this.#onMessage?.();
     });
-    await this.client.call("BindUi", this.world.supervisor.uniqueName);
     return messages;
   }
 
@@ -169,14 +129,6 @@ export class RuntimeProcess {
         resolve();
       };
     });
-  }
-
-  post(payload: string): Promise<unknown> {
-    return this.client.call("Post", payload);
-  }
-
-  stop(reason = "test"): Promise<unknown> {
-    return this.client.call("Stop", reason);
   }
 
   kill(): void {

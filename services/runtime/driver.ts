@@ -1,0 +1,89 @@
+/**
+ * Starting and driving one weft-runtime process from its supervisor: what appd does for each session (issue 4),
+ * what the demo does, and what the tests do. The supervisor's own bus connection is passed to the runtime as
+ * `--supervisor`, so only it may bind the UI end or stop the session.
+ */
+
+import { join } from "node:path";
+import { contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "./interface.ts";
+
+const MAIN = join(import.meta.dir, "main.ts");
+
+export interface SpawnRuntimeOptions {
+  appId: string;
+  sessionId: bigint;
+  /** The supervisor's connection; the runtime must be on the same bus (pass its address in `env`). */
+  supervisor: BusConnection;
+  /** The runtime's whole environment (HOME, WEFT_BUS_ADDRESS, …): nothing else is inherited. */
+  env: Record<string, string>;
+  /** Receives the runtime's stderr (its structured log), line by line. */
+  onLogLine?: (line: string) => void;
+  /** Supervisor name to pass instead of `supervisor.uniqueName` (tests of refusals). */
+  supervisorName?: string;
+}
+
+export class RuntimeHandle {
+  readonly process: ReturnType<typeof Bun.spawn>;
+  readonly busName: string;
+  /** Runtime1 as seen from the supervisor. */
+  readonly client: ServiceClient;
+  /** The runtime's exit code. */
+  readonly exitCode: Promise<number>;
+
+  constructor(readonly options: SpawnRuntimeOptions) {
+    this.busName = runtimeBusName(options.sessionId);
+    this.client = options.supervisor.client(contractPath(RUNTIME_INTERFACE), this.busName, { path: RUNTIME_PATH });
+    const supervisor = options.supervisorName ?? options.supervisor.uniqueName;
+    this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", supervisor], {
+      env: options.env,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    void this.#readLog(this.process.stderr as ReadableStream<Uint8Array>);
+    this.exitCode = this.process.exited;
+  }
+
+  async #readLog(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let pending = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        this.options.onLogLine?.(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+  }
+
+  /** Waits until the runtime reports `state` on the bus; rejects if it exits first or the time runs out. */
+  async waitForState(state: "running" | "exited", timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        if ((await this.client.get("State")) === state) return;
+      } catch {
+        // not on the bus yet
+      }
+      if (this.process.exitCode !== null) throw new Error(`weft-runtime for ${this.options.appId} exited with ${this.process.exitCode} before it was ${state}`);
+      if (Date.now() > deadline) throw new Error(`weft-runtime for ${this.options.appId} was not ${state} after ${timeoutMs} ms`);
+      await Bun.sleep(20);
+    }
+  }
+
+  /** Makes the supervisor's own connection the UI end; `onMessage` receives the guest's messages. */
+  async bindSupervisorAsUi(onMessage: (payload: string) => void): Promise<void> {
+    await this.client.on("Message", (payload) => onMessage(payload as string));
+    await this.client.call("BindUi", this.options.supervisor.uniqueName);
+  }
+
+  post(payload: string): Promise<unknown> {
+    return this.client.call("Post", payload);
+  }
+
+  stop(reason = "stopped by its supervisor"): Promise<unknown> {
+    return this.client.call("Stop", reason);
+  }
+}
