@@ -4,7 +4,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { buildApps } from "../../apps/build.ts";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
@@ -130,6 +131,43 @@ describe("notes", () => {
       await runtime.exitCode;
     } finally {
       await isolated.close();
+    }
+  });
+});
+
+describe("fetch from a real guest", () => {
+  test("the guest fetches its capability's host, and is refused another host which never sees a request", async () => {
+    const hits: string[] = [];
+    const otherHits: string[] = [];
+    const allowed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (hits.push(`${req.method} ${new URL(req.url).pathname} ${req.headers.get("x-weft-test")}`), new Response("hello guest", { headers: { "content-type": "text/plain; charset=utf-8" } })) });
+    const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (otherHits.push(new URL(req.url).pathname), new Response("leak")) });
+    try {
+      const id = "org.weft.test.fetcher";
+      const appsDir = join(world.root, "fetcher-src");
+      cpSync(join(import.meta.dir, "fixtures/apps", id), join(appsDir, id), { recursive: true });
+      const manifest = join(appsDir, id, "wapp.toml");
+      writeFileSync(manifest, readFileSync(manifest, "utf8").replace("capabilities = []", `capabilities = ["net:fetch:localhost:${allowed.port}"]`));
+      const [built] = await buildApps({ appsDir, distDir: join(world.root, "fetcher-dist"), keyFile: world.testKey.secretFile, log: () => {} });
+      await world.install(built!.packageDir);
+
+      const runtime = world.spawn(id, 50);
+      await runtime.waitForState("running");
+      const replies = await runtime.bindUi();
+      await runtime.post(`http://localhost:${allowed.port}/greeting`);
+      await until(() => replies.length === 1, "the fetch reply");
+      expect(JSON.parse(replies[0]!)).toEqual({ status: 200, contentType: "text/plain", body: "hello guest" });
+      expect(hits).toEqual(["GET /greeting 1"]);
+
+      await runtime.post(`http://127.0.0.1:${other.port}/steal`);
+      await until(() => replies.length === 2, "the refusal");
+      expect(JSON.parse(replies[1]!).error).toContain(`net:fetch:127.0.0.1`);
+      expect(otherHits).toEqual([]);
+      expect(runtime.logLines.some((l) => l.msg === "fetch denied")).toBe(true);
+      await runtime.stop();
+      await runtime.exitCode;
+    } finally {
+      allowed.stop(true);
+      other.stop(true);
     }
   });
 });

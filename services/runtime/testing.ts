@@ -34,7 +34,7 @@ export class RuntimeWorld {
   bus!: PrivateBus;
   /** The test's connection: supervisor of every runtime it starts, and their UI end unless told otherwise. */
   supervisor!: BusConnection;
-  testKey!: { secret: Uint8Array; pubFile: string };
+  testKey!: { secret: Uint8Array; secretFile: string; pubFile: string };
 
   constructor() {
     mkdirSync(join(this.home, ".config/weft/trusted.d"), { recursive: true });
@@ -54,7 +54,7 @@ export class RuntimeWorld {
     cpSync(DEMO_PUB, join(this.home, ".config/weft/trusted.d/weft-demo.pub"));
     const keys = await generateKeyPair(join(this.root, "testkey"));
     cpSync(keys.publicKeyFile, join(this.home, ".config/weft/trusted.d/test.pub"));
-    this.testKey = { secret: await readSecretKey(keys.secretKeyFile), pubFile: keys.publicKeyFile };
+    this.testKey = { secret: await readSecretKey(keys.secretKeyFile), secretFile: keys.secretKeyFile, pubFile: keys.publicKeyFile };
   }
 
   /** Installs a package directory into this world's store (verified against its trust store, like weft-pack). */
