@@ -199,7 +199,8 @@ const install: Command = {
     "Copies the package into a staging directory in the store, checks it, verifies its signature against the trust\n" +
     "store, and renames it into place ($WEFT_APP_STORE, else $XDG_DATA_HOME/weft/apps): an interrupted install\n" +
     "leaves the old version or the new one, never a mix. Shows the capabilities it grants. An upgrade that asks for\n" +
-    "new capabilities, or a downgrade, is refused unless you say so.",
+    "new capabilities, or a downgrade, is refused unless you say so. Then compiles the component for this\n" +
+    "machine's Wasmtime (when libwasmtime.so is built), so the first launch does not have to.",
   options: {
     "allow-untrusted": { type: "boolean", description: "DEVELOPMENT ONLY: install unsigned, untrusted or modified packages (never revoked ones)" },
     "accept-capabilities": { type: "boolean", description: "allow an upgrade that asks for capabilities the installed version did not have" },
@@ -238,7 +239,13 @@ const install: Command = {
         context.out.line(`  ${c.name.padEnd(width)}  ${c.meaning}${added}`);
       }
     }
+    // Loaded only here: the Wasmtime bindings are not needed by any other command.
+    const { precompileInstalled } = await import("../runtime/precompile.ts");
+    const precompiled = await precompileInstalled(result.id, context.env);
+    if ("skipped" in precompiled) context.out.warn(`not precompiled: ${precompiled.skipped}`);
+    else context.out.line(`compiled for this Wasmtime in ${Math.round(precompiled.milliseconds)} ms`);
     return {
+      precompiled: "skipped" in precompiled ? null : precompiled.file,
       id: result.id,
       version: result.version,
       previousVersion: result.previousVersion ?? null,

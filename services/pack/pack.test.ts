@@ -236,6 +236,8 @@ describe("install, list, uninstall", () => {
     expect(run.stdout).toContain(`installed org.weft.test.notes 0.1.0 -> ${join(world.store, "org.weft.test.notes")}`);
     expect(run.stdout).toContain("capabilities granted:");
     expect(run.stdout).toContain("fs:rw:app-data");
+    expect(run.stdout).toMatch(/compiled for this Wasmtime in \d+ ms/);
+    expect(readdirSync(join(world.home, ".cache/weft/components")).filter((f) => f.endsWith(".cwasm"))).toHaveLength(1);
     const list = await world.pack(["list"]);
     expect(list.stdout).toContain("org.weft.test.notes  Notes  0.1.0");
     expect((await world.pack(["verify", join(world.store, "org.weft.test.notes")])).code).toBe(0);

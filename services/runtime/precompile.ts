@@ -1,0 +1,29 @@
+/**
+ * Compiling an installed package's component for this machine's Wasmtime at install time (ARCHITECTURE's
+ * install flow), so its first launch loads machine code instead of compiling. It goes through the same path
+ * as a launch: the package is verified again here and only its verified bytes are compiled into the cache.
+ */
+
+import { existsSync } from "node:fs";
+import type { Env } from "../common/paths.ts";
+import { compiledComponent } from "./cache.ts";
+import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
+import { engineFingerprint, precompileComponent } from "./wasmtime/index.ts";
+import { resolveLibraryPath } from "./wasmtime/library.ts";
+
+export type PrecompileOutcome = { compiled: boolean; file: string; milliseconds: number } | { skipped: string };
+
+export async function precompileInstalled(appId: string, env: Env = process.env): Promise<PrecompileOutcome> {
+  const library = resolveLibraryPath();
+  if (!existsSync(library)) return { skipped: `${library} is not built here; the runtime compiles the component at its first launch` };
+  const started = performance.now();
+  try {
+    const pkg = await loadVerifiedPackage(appId, env);
+    const cached = await compiledComponent(pkg.moduleSha256, pkg.moduleBytes, engineFingerprint(), (bytes) => precompileComponent(bytes), env);
+    return { compiled: cached.compiled, file: cached.file, milliseconds: performance.now() - started };
+  } catch (error) {
+    // Only verified packages are compiled: a development install of an untrusted package is compiled by nobody.
+    if (error instanceof PackageLoadError) return { skipped: error.message };
+    throw error;
+  }
+}
