@@ -1,0 +1,103 @@
+#!/usr/bin/env bun
+/**
+ * weft-appd: the session supervisor, `org.weft.AppD1` (docs/appd.md).
+ *
+ * start() acquires, in order: the bus; the Runtime1 Exited subscription; the manager object; the bus name
+ * org.weft.AppD1 (only now can clients reach it); READY=1 to systemd; the sessions of the last clean shutdown.
+ * stop() (SIGTERM, SIGINT) releases in reverse: the name (no new launches), every session (their app ids are
+ * written to last-session.json first), the objects, the bus. If appd dies instead, its runtimes exit on their
+ * own: appd's connection is their supervisor, and they end when it leaves the bus.
+ *
+ * Exit codes: 0 stopped by a signal; 1 could not start or lost the bus.
+ */
+
+import { connectBus, type BusConnection } from "../common/bus/index.ts";
+import { createLogger, type Logger } from "../common/log.ts";
+import { runtimeDir } from "../common/paths.ts";
+import { APPD_INTERFACE, exportAppd, SessionObjects } from "./interface.ts";
+import { takeLastSession, writeLastSession } from "./last-session.ts";
+import { sdNotify } from "./sd-notify.ts";
+import { Supervisor } from "./supervisor.ts";
+
+/** `$XDG_RUNTIME_DIR/weft`, or undefined (with a warning) when there is none: restart persistence is off. */
+function weftRuntimeDir(log: Logger): string | undefined {
+  try {
+    return runtimeDir(process.env);
+  } catch (error) {
+    log.warn("running apps will not be kept across a restart", { error: (error as Error).message });
+    return undefined;
+  }
+}
+
+function notify(state: string, log: Logger): void {
+  try {
+    sdNotify(state);
+  } catch (error) {
+    log.warn("sd_notify failed", { state, error: (error as Error).message });
+  }
+}
+
+async function relaunch(supervisor: Supervisor, appIds: string[], log: Logger): Promise<void> {
+  for (const appId of appIds) {
+    try {
+      const session = await supervisor.launch(appId, { headless: false }, "appd (last session)");
+      log.info("relaunched from the last session", { app: appId, session: String(session.id) });
+    } catch (error) {
+      log.warn("could not relaunch an app of the last session", { app: appId, error: (error as Error).message });
+    }
+  }
+}
+
+export async function main(): Promise<number> {
+  const log = createLogger("appd");
+  await using cleanup = new AsyncDisposableStack();
+  const stopRequested = Promise.withResolvers<string>();
+  process.on("SIGTERM", () => stopRequested.resolve("SIGTERM"));
+  process.on("SIGINT", () => stopRequested.resolve("SIGINT"));
+
+  let bus: BusConnection;
+  let supervisor: Supervisor;
+  const stateDir = weftRuntimeDir(log);
+  try {
+    bus = await connectBus({ logger: log });
+    cleanup.defer(() => bus.close());
+    const objects = new SessionObjects(bus);
+    supervisor = new Supervisor({ bus, env: process.env, log, observer: objects });
+    await supervisor.start();
+    const manager = exportAppd(bus, supervisor, objects);
+    cleanup.defer(() => {
+      objects.unexportAll();
+      manager.unexport();
+    });
+    await bus.requestName(APPD_INTERFACE);
+  } catch (error) {
+    log.error("cannot start", { error: (error as Error).message });
+    return 1;
+  }
+
+  // Runs before the objects and the bus go (the stack unwinds in reverse): sessions end while appd can still
+  // tell their runtimes to stop and emit the last state changes.
+  cleanup.defer(async () => {
+    await bus.releaseName(APPD_INTERFACE).catch(() => undefined);
+    const running = await supervisor.shutdown("appd is stopping");
+    if (stateDir !== undefined && running.length > 0) {
+      try {
+        writeLastSession(stateDir, running);
+        log.info("kept the running apps for the next start", { apps: running.join(" ") });
+      } catch (error) {
+        log.warn("could not keep the running apps for the next start", { error: (error as Error).message });
+      }
+    }
+  });
+
+  log.info("serving", { name: APPD_INTERFACE, unique: bus.uniqueName });
+  notify("READY=1", log);
+  if (stateDir !== undefined) void relaunch(supervisor, takeLastSession(stateDir, log), log);
+
+  const why = await Promise.race([stopRequested.promise, bus.disconnected.then(() => "lost the bus")]);
+  log.info("stopping", { why });
+  notify("STOPPING=1", log);
+  return why === "lost the bus" ? 1 : 0;
+}
+
+if (import.meta.main) process.exit(await main());

@@ -1,0 +1,223 @@
+/**
+ * One app session as appd supervises it: its state, its runtime process, its scope, and its one way to end.
+ *
+ *   starting ──(guest ready, UI end bound)──► running
+ *      │                                         │
+ *      │   stop(reason): Terminate, appd stopping, 30 s without ready, a failed scope
+ *      ├────────────────────────────────────────►├──► stopping ──(runtime's Stop, then SIGTERM;
+ *      │                                         │                 2 s grace; SIGKILL every process)──► stopped
+ *      └──(runtime exits by itself: refused package, crash, app exit)──────────────────────────────────► stopped
+ *
+ * Every path to `stopped` goes through one promise (`#ending`), so a Terminate racing a crash, or a shutdown
+ * racing a Terminate, ends the session once, with the first reason.
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import type { Logger } from "../common/log.ts";
+import type { RuntimeHandle } from "../runtime/driver.ts";
+import { runtimeBusName } from "../runtime/interface.ts";
+
+export type SessionState = "starting" | "running" | "stopping" | "stopped";
+
+/** Time the runtime gets to end after Stop (or SIGTERM) before every process of the session is killed. */
+export const STOP_GRACE_MS = 2_000;
+/** How long an exit waits for the runtime's Exited signal, which says why the guest ended. */
+const EXITED_SIGNAL_WAIT_MS = 200;
+const SIGKILL = 9;
+
+export const SESSIONS_PATH = "/org/weft/AppD1/sessions";
+
+/** What the session tells the outside (appd's D-Bus surface) when it changes. */
+export interface SessionObserver {
+  stateChanged(session: Session, reason: string): void;
+  propertiesChanged(session: Session, changed: Record<string, unknown>): void;
+}
+
+/** Kills what is left of a session once the grace is over (the scope, when there is one). */
+export type KillUnit = (unit: string, signal: number) => Promise<void>;
+
+export function microsecondsNow(): bigint {
+  return BigInt(Date.now()) * 1000n;
+}
+
+export class Session {
+  readonly path: string;
+  readonly runtimeBusName: string;
+  readonly startedAt = microsecondsNow();
+  state: SessionState = "starting";
+  exitReason = "";
+  stoppedAt = 0n;
+  unitName = "";
+  /** The runtime's unique name once it is known to be ours (its Exited signal is matched on it). */
+  runtimeUniqueName: string | undefined;
+  #runtime: RuntimeHandle | undefined;
+  #exited = false;
+  #exitedSignal: { status: string; message: string } | undefined;
+  #onExitedSignal: (() => void) | undefined;
+  #ending: Promise<void> | undefined;
+  readonly #log: Logger;
+  readonly #stopped = Promise.withResolvers<void>();
+  /** Resolves when the session is stopped, however it ends. */
+  readonly stopped = this.#stopped.promise;
+
+  constructor(
+    readonly id: bigint,
+    readonly appId: string,
+    readonly headless: boolean,
+    readonly grantedCapabilities: readonly string[],
+    private readonly observer: SessionObserver,
+    private readonly killUnit: KillUnit,
+    log: Logger,
+  ) {
+    this.path = `${SESSIONS_PATH}/${id}`;
+    this.runtimeBusName = runtimeBusName(id);
+    this.#log = log.with({ session: String(id), app: appId });
+  }
+
+  get runtimePid(): number {
+    return this.#runtime?.process.pid ?? 0;
+  }
+
+  get runtime(): RuntimeHandle | undefined {
+    return this.#runtime;
+  }
+
+  get ended(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /** Adopts the spawned runtime: from now on its exit ends the session. */
+  attachRuntime(runtime: RuntimeHandle): void {
+    this.#runtime = runtime;
+    this.observer.propertiesChanged(this, { RuntimePid: runtime.process.pid });
+    void runtime.exitCode.then((code) => this.#runtimeExited(code));
+  }
+
+  setUnit(unitName: string): void {
+    this.unitName = unitName;
+    this.observer.propertiesChanged(this, { UnitName: unitName });
+  }
+
+  /** The guest is ready and its UI end bound. Ignored once the session is ending. */
+  markRunning(): void {
+    if (this.#ending !== undefined || this.state !== "starting") return;
+    this.#setState("running", "");
+  }
+
+  /** The runtime's Exited signal (status, message): kept for the exit reason. */
+  runtimeReportedExit(status: string, message: string): void {
+    this.#exitedSignal = { status, message: message.slice(0, 512) };
+    this.#onExitedSignal?.();
+  }
+
+  /** Ends the session (idempotent): resolves once it is `stopped`. The first reason given is the one kept. */
+  stop(reason: string): Promise<void> {
+    this.#ending ??= this.#teardown(reason);
+    return this.#ending;
+  }
+
+
+  async #teardown(reason: string): Promise<void> {
+    this.#setState("stopping", reason);
+    const runtime = this.#runtime;
+    if (runtime !== undefined && !this.#exited) {
+      const asked = await runtime.client.callWith({ timeoutMs: 1_000 }, "Stop", reason.slice(0, 256)).then(
+        () => true,
+        () => false,
+      );
+      if (!asked) runtime.process.kill("SIGTERM"); // not on the bus (yet, or any more): the signal does the same
+      if (!(await this.#exitWithin(STOP_GRACE_MS))) {
+        this.#log.warn("the runtime did not stop within the grace; killing every process of the session", { graceMs: STOP_GRACE_MS });
+        await this.#killEverything(runtime);
+        if (!(await this.#exitWithin(5_000))) this.#log.error("the runtime survived SIGKILL", { pid: runtime.process.pid });
+      }
+    }
+    this.#finish(reason);
+  }
+
+  async #runtimeExited(code: number): Promise<void> {
+    this.#exited = true;
+    if (this.#ending !== undefined) return; // a teardown in progress sees the exit itself
+    this.#ending = (async () => {
+      if (this.#exitedSignal === undefined) {
+        await Promise.race([new Promise<void>((resolve) => (this.#onExitedSignal = resolve)), Bun.sleep(EXITED_SIGNAL_WAIT_MS)]);
+      }
+      this.#finish(this.#describeExit(code));
+    })();
+  }
+
+  #describeExit(code: number): string {
+    const signal = this.#runtime?.process.signalCode;
+    if (this.#exitedSignal !== undefined) {
+      const { status, message } = this.#exitedSignal;
+      return `the app ended (${status}${message === "" ? "" : `: ${message}`})`;
+    }
+    if (signal) return `the runtime was killed by ${signal}`;
+    if (code === 3) return "the runtime refused to start the session (its log, in appd's, says why)";
+    return `the runtime exited with code ${code}`;
+  }
+
+  #exitWithin(ms: number): Promise<boolean> {
+    const runtime = this.#runtime!;
+    return Promise.race([runtime.exitCode.then(() => true), Bun.sleep(ms).then(() => this.#exited)]);
+  }
+
+  /** SIGKILL for the runtime and every process below it, and for the whole scope when there is one. */
+  async #killEverything(runtime: RuntimeHandle): Promise<void> {
+    for (const pid of [...descendantsOf(runtime.process.pid), runtime.process.pid]) {
+      try {
+        process.kill(pid, SIGKILL);
+      } catch {
+        // already gone
+      }
+    }
+    if (this.unitName !== "") {
+      await this.killUnit(this.unitName, SIGKILL).catch((error) =>
+        this.#log.warn("systemd could not kill the session's scope", { unit: this.unitName, error: String(error) }),
+      );
+    }
+  }
+
+  #finish(reason: string): void {
+    this.exitReason = reason;
+    this.stoppedAt = microsecondsNow();
+    this.observer.propertiesChanged(this, { ExitReason: reason, StoppedAt: this.stoppedAt });
+    this.#setState("stopped", reason);
+    this.#log.info("session stopped", { reason });
+    this.#stopped.resolve();
+  }
+
+  #setState(state: SessionState, reason: string): void {
+    this.state = state;
+    this.observer.propertiesChanged(this, { State: state });
+    this.observer.stateChanged(this, reason);
+  }
+}
+
+/** Every process descended from `pid`, from /proc (children first found, deepest last). */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so parse after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,278 @@
+/**
+ * The session registry and the launch procedure. appd's own bus connection is every runtime's supervisor
+ * (only it may bind a UI end or stop the session), and the runtime exits by itself when that connection
+ * leaves the bus, so a crashed appd leaves no app running.
+ *
+ * Launch, in order (each refusal a named error, with nothing registered or started):
+ *   1. the app id is valid (app-id.ts) and the session limit not reached;
+ *   2. the package is installed, its signature verifies against the trust store, its manifest is valid;
+ *      the grants are the manifest's capabilities;
+ *   3. a session id whose runtime bus name nobody owns; the session object is exported (`starting`);
+ *   4. weft-runtime is spawned with appd as supervisor, then moved into its transient scope when systemd is
+ *      on the bus (a scope adopts existing pids);
+ *   5. the runtime reports `running` within 30 s, and the owner of its bus name is that very process;
+ *   6. headless: the caller is bound as the UI end; the session is `running`.
+ * A failure after 3 stops the session (it stays visible, `stopped`, with the reason) and is returned.
+ */
+
+import { appIdProblem } from "../common/app-id.ts";
+import type { BusConnection } from "../common/bus/index.ts";
+import type { Logger } from "../common/log.ts";
+import { readManifest } from "../common/package-check.ts";
+import type { Env } from "../common/paths.ts";
+import { verifyPackage } from "../common/signing.ts";
+import { findPackage, listInstalled } from "../common/store.ts";
+import { loadTrustStore } from "../common/trust.ts";
+import { RuntimeHandle } from "../runtime/driver.ts";
+import { RUNTIME_INTERFACE, runtimeBusName } from "../runtime/interface.ts";
+import type { LaunchOptions } from "./options.ts";
+import { Session, type SessionObserver } from "./session.ts";
+import { SystemdScopes, UnitError } from "./units.ts";
+
+/** Time from spawn until the guest reports ready (SPEC 2.2.5). */
+export const READY_TIMEOUT_MS = 30_000;
+/** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
+export const MAX_LIVE_SESSIONS = 64;
+/** How long a stopped session stays visible (its object, ListSessions) so clients can read why it ended. */
+export const STOPPED_RETENTION_MS = 60_000;
+
+export type AppdErrorName =
+  | "InvalidAppId"
+  | "InvalidArgs"
+  | "NotInstalled"
+  | "InvalidPackage"
+  | "Unsigned"
+  | "Tampered"
+  | "Untrusted"
+  | "Revoked"
+  | "MalformedSignature"
+  | "TooManySessions"
+  | "StartFailed"
+  | "UnitFailed"
+  | "UnknownSession"
+  | "AccessDenied";
+
+/** A refusal with its D-Bus error name (`org.weft.AppD1.Error.<name>`). */
+export class AppdError extends Error {
+  constructor(
+    readonly errorName: AppdErrorName,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AppdError";
+  }
+}
+
+const verifyErrors = {
+  unsigned: "Unsigned",
+  tampered: "Tampered",
+  untrusted: "Untrusted",
+  revoked: "Revoked",
+  malformed: "MalformedSignature",
+} as const;
+
+/** Environment variables meant for appd alone (systemd's protocol with it), never passed to a runtime. */
+const NOT_FOR_RUNTIMES = ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
+export interface SupervisorOptions {
+  bus: BusConnection;
+  env: Env;
+  log: Logger;
+  /** Told of every session's creation, changes and removal (appd's D-Bus surface). */
+  observer: SessionObserver & { added(session: Session): void; removed(session: Session): void };
+}
+
+export class Supervisor {
+  readonly sessions = new Map<bigint, Session>();
+  readonly #bus: BusConnection;
+  readonly #env: Env;
+  readonly #runtimeEnv: Record<string, string>;
+  readonly #log: Logger;
+  readonly #observer: SupervisorOptions["observer"];
+  readonly #scopes: SystemdScopes;
+  readonly #forgetTimers = new Set<ReturnType<typeof setTimeout>>();
+  #nextId = 1n;
+  #withoutSystemdLogged = false;
+  #closing = false;
+
+  constructor(options: SupervisorOptions) {
+    this.#bus = options.bus;
+    this.#env = options.env;
+    this.#log = options.log;
+    this.#observer = options.observer;
+    this.#scopes = new SystemdScopes(options.bus);
+    const runtimeEnv: Record<string, string> = {};
+    for (const [key, value] of Object.entries(options.env)) {
+      if (value !== undefined && !NOT_FOR_RUNTIMES.includes(key)) runtimeEnv[key] = value;
+    }
+    runtimeEnv.WEFT_BUS_ADDRESS = options.bus.address; // the runtime must be on appd's bus, however appd found it
+    this.#runtimeEnv = runtimeEnv;
+  }
+
+  /** Listens for the runtimes' Exited signals (they say why a guest ended). */
+  async start(): Promise<void> {
+    await this.#bus.subscribeSignal({ interface: RUNTIME_INTERFACE, member: "Exited" }, (body, message) => {
+      const [status, text] = body as [string, string];
+      for (const session of this.sessions.values()) {
+        if (session.runtimeUniqueName !== undefined && session.runtimeUniqueName === message.sender) session.runtimeReportedExit(status, text);
+      }
+    });
+  }
+
+  /** Sessions that are not stopped. */
+  live(): Session[] {
+    return [...this.sessions.values()].filter((s) => s.state !== "stopped");
+  }
+
+  async launch(appId: string, options: LaunchOptions, caller: string): Promise<Session> {
+    if (this.#closing) throw new AppdError("StartFailed", "appd is stopping; launch again once it is back");
+    const problem = appIdProblem(appId);
+    if (problem !== undefined) {
+      const shown = appId.length > 64 ? `${appId.slice(0, 64)}…` : appId;
+      throw new AppdError("InvalidAppId", `${JSON.stringify(shown)} is not a valid app id: it ${problem}`);
+    }
+    if (this.live().length >= MAX_LIVE_SESSIONS) {
+      throw new AppdError("TooManySessions", `${MAX_LIVE_SESSIONS} sessions are running already: terminate one first`);
+    }
+    const grantedCapabilities = await this.#verifiedGrants(appId);
+    const id = await this.#allocateId();
+    const session = new Session(id, appId, options.headless, grantedCapabilities, this.#observer, (unit, signal) => this.#scopes.killUnit(unit, signal), this.#log);
+    this.sessions.set(id, session);
+    this.#observer.added(session);
+    this.#observer.stateChanged(session, `launched by ${caller}`);
+    void session.stopped.then(() => this.#scheduleForget(session));
+    this.#log.info("launching", { session: String(id), app: appId, headless: options.headless, caller });
+
+    try {
+      await this.#start(session, caller);
+      return session;
+    } catch (error) {
+      const failure = error instanceof AppdError ? error : new AppdError("StartFailed", (error as Error).message);
+      await session.stop(failure.message);
+      // A session that ended by itself (or by Terminate) keeps the reason it ended with.
+      throw new AppdError(failure.errorName, `session ${id} of ${appId} did not start: ${session.exitReason}`);
+    }
+  }
+
+  async #start(session: Session, caller: string): Promise<void> {
+    const runtime = new RuntimeHandle({
+      appId: session.appId,
+      sessionId: session.id,
+      supervisor: this.#bus,
+      env: this.#runtimeEnv,
+      onLogLine: (line) => process.stderr.write(line + "\n"),
+    });
+    session.attachRuntime(runtime);
+
+    if (await this.#scopes.available()) {
+      try {
+        session.setUnit(await this.#scopes.startScope(session.appId, session.id, runtime.process.pid));
+      } catch (error) {
+        throw error instanceof UnitError ? new AppdError("UnitFailed", error.message) : error;
+      }
+    } else if (!this.#withoutSystemdLogged) {
+      this.#withoutSystemdLogged = true;
+      this.#log.info("systemd is not on the bus: sessions run without a transient scope (no CPU or memory limits)");
+    }
+
+    try {
+      await runtime.waitForState("running", READY_TIMEOUT_MS);
+    } catch (error) {
+      if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
+      if (runtime.process.exitCode === null) throw new AppdError("StartFailed", `the app did not report ready within ${READY_TIMEOUT_MS / 1000} s`);
+      throw error;
+    }
+    session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
+    if (session.headless) await runtime.client.call("BindUi", caller);
+    session.markRunning();
+    if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
+  }
+
+  /** Anyone may own a name: make sure the one answering as the runtime is the process appd started. */
+  async #verifiedRuntimeOwner(session: Session, runtime: RuntimeHandle): Promise<string> {
+    const [owner] = (await this.#bus.call({
+      destination: "org.freedesktop.DBus",
+      path: "/org/freedesktop/DBus",
+      interface: "org.freedesktop.DBus",
+      member: "GetNameOwner",
+      signature: "s",
+      body: [session.runtimeBusName],
+    })) as [string];
+    const credentials = await this.#bus.credentials(owner);
+    if (credentials.pid !== runtime.process.pid) {
+      throw new AppdError("StartFailed", `${session.runtimeBusName} is owned by another process (pid ${credentials.pid}), not by the session's runtime`);
+    }
+    return owner;
+  }
+
+  async #verifiedGrants(appId: string): Promise<string[]> {
+    const dir = findPackage(appId, this.#env);
+    if (dir === undefined) throw new AppdError("NotInstalled", `${appId} is not installed: install it with \`weft-pack install <dir>\``);
+    let outcome;
+    try {
+      outcome = await verifyPackage(dir, { trustStore: await loadTrustStore(this.#env) });
+    } catch (error) {
+      throw new AppdError("InvalidPackage", `${dir} cannot be read as a package: ${(error as Error).message}`);
+    }
+    if (outcome.status !== "trusted") throw new AppdError(verifyErrors[outcome.status], `refusing to run ${appId}: ${outcome.message}`);
+    const report = await readManifest(dir);
+    if (report.manifest === undefined) {
+      throw new AppdError("InvalidPackage", `${dir}/wapp.toml is not valid: ${report.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`);
+    }
+    if (report.manifest.package.id !== appId) {
+      throw new AppdError("InvalidPackage", `${dir} declares package.id ${report.manifest.package.id}, not ${appId}`);
+    }
+    return report.manifest.package.capabilities.map((c) => c.name);
+  }
+
+  /** The next id whose runtime bus name is free: a squatter on `org.weft.Runtime1.S<id>` only costs it an id. */
+  async #allocateId(): Promise<bigint> {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const id = this.#nextId++;
+      const [taken] = await this.#bus.call({
+        destination: "org.freedesktop.DBus",
+        path: "/org/freedesktop/DBus",
+        interface: "org.freedesktop.DBus",
+        member: "NameHasOwner",
+        signature: "s",
+        body: [runtimeBusName(id)],
+      });
+      if (taken !== true) return id;
+      this.#log.warn("skipping a session id whose runtime bus name is taken", { session: String(id) });
+    }
+    throw new AppdError("StartFailed", "no free session id: too many runtime bus names are taken");
+  }
+
+  async terminate(id: bigint, reason: string): Promise<void> {
+    const session = this.sessions.get(id);
+    if (session === undefined) throw new AppdError("UnknownSession", `there is no session ${id} (ListSessions shows the sessions there are)`);
+    await session.stop(reason);
+  }
+
+  async listInstalled(): Promise<[string, string, string][]> {
+    const { packages, problems } = await listInstalled(this.#env);
+    for (const problem of problems) this.#log.warn("an installed package cannot be listed", problem);
+    return packages.map((p) => [p.id, p.name, p.version]);
+  }
+
+  #scheduleForget(session: Session): void {
+    if (this.#closing) return;
+    const timer = setTimeout(() => {
+      this.#forgetTimers.delete(timer);
+      this.sessions.delete(session.id);
+      this.#observer.removed(session);
+    }, STOPPED_RETENTION_MS);
+    timer.unref();
+    this.#forgetTimers.add(timer);
+  }
+
+  /** Stops every session (appd is stopping); returns the app ids that were running or starting. */
+  async shutdown(reason: string): Promise<string[]> {
+    this.#closing = true;
+    for (const timer of this.#forgetTimers) clearTimeout(timer);
+    this.#forgetTimers.clear();
+    const live = this.live();
+    await Promise.all(live.map((s) => s.stop(reason)));
+    return live.map((s) => s.appId);
+  }
+}

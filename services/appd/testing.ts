@@ -1,0 +1,151 @@
+/**
+ * Test fixtures for appd: the real `weft-appd` process (bun services/appd/main.ts) in a RuntimeWorld (private
+ * bus, HOME, store, trust store), and a stand-in `org.freedesktop.systemd1` that records the transient units
+ * it is asked for and finishes their jobs, the way systemd's manager answers StartTransientUnit.
+ */
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { RuntimeWorld, until } from "../runtime/testing.ts";
+import { APPD_INTERFACE } from "./interface.ts";
+
+const MAIN = join(import.meta.dir, "main.ts");
+
+/** A world for appd tests: RuntimeWorld plus an XDG_RUNTIME_DIR. */
+export class AppdWorld extends RuntimeWorld {
+  readonly runtimeDir = join(this.root, "run");
+
+  constructor() {
+    super();
+    mkdirSync(this.runtimeDir, { mode: 0o700 });
+    this.env.XDG_RUNTIME_DIR = this.runtimeDir;
+  }
+
+  /** Starts weft-appd and waits until it serves; `extraEnv` adds to the world's environment. */
+  async startAppd(extraEnv: Record<string, string> = {}): Promise<AppdProcess> {
+    const appd = new AppdProcess({ ...this.env, ...extraEnv }, this.supervisor);
+    await appd.serving();
+    return appd;
+  }
+}
+
+/** A running weft-appd with its log (JSON lines) collected and a client of its manager interface. */
+export class AppdProcess {
+  readonly process: ReturnType<typeof Bun.spawn>;
+  readonly logLines: any[] = [];
+  readonly client: ServiceClient;
+
+  constructor(env: Record<string, string>, connection: BusConnection) {
+    this.process = Bun.spawn([process.execPath, MAIN], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    this.client = connection.client(contractPath(APPD_INTERFACE), APPD_INTERFACE);
+    void this.#readLog(this.process.stderr as ReadableStream<Uint8Array>);
+  }
+
+  async #readLog(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let pending = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        try {
+          this.logLines.push(JSON.parse(line));
+        } catch {
+          this.logLines.push({ raw: line });
+        }
+      }
+    }
+  }
+
+  async serving(): Promise<void> {
+    await until(() => this.logLines.some((l) => l.svc === "appd" && l.msg === "serving") || this.process.exitCode !== null, "appd serving", 30_000);
+    if (this.process.exitCode !== null) throw new Error(`weft-appd exited with ${this.process.exitCode}: ${JSON.stringify(this.logLines)}`);
+  }
+
+  /** SIGTERM, then the exit code. */
+  async stop(): Promise<number> {
+    this.process.kill("SIGTERM");
+    return this.process.exited;
+  }
+}
+
+/** True while `pid` is a live process (a zombie waiting for its reaper counts as gone). */
+export function processAlive(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  try {
+    const text = readFileSync(stat, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+const SYSTEMD_CONTRACT = `<node>
+  <interface name="org.freedesktop.systemd1.Manager">
+    <method name="Subscribe"/>
+    <method name="StartTransientUnit">
+      <arg name="name" type="s" direction="in"/>
+      <arg name="mode" type="s" direction="in"/>
+      <arg name="properties" type="a(sv)" direction="in"/>
+      <arg name="aux" type="a(sa(sv))" direction="in"/>
+      <arg name="job" type="o" direction="out"/>
+    </method>
+    <method name="KillUnit">
+      <arg name="name" type="s" direction="in"/>
+      <arg name="whom" type="s" direction="in"/>
+      <arg name="signal" type="i" direction="in"/>
+    </method>
+    <signal name="JobRemoved">
+      <arg name="id" type="u"/>
+      <arg name="job" type="o"/>
+      <arg name="unit" type="s"/>
+      <arg name="result" type="s"/>
+    </signal>
+  </interface>
+</node>`;
+
+export interface TransientUnitCall {
+  name: string;
+  mode: string;
+  properties: Record<string, unknown>;
+  aux: unknown[];
+}
+
+/** A stand-in for systemd's manager on a private bus: records StartTransientUnit and KillUnit calls. */
+export class FakeSystemd {
+  readonly units: TransientUnitCall[] = [];
+  readonly kills: [string, string, number][] = [];
+  #connection: BusConnection | undefined;
+
+  static async start(address: string, result = "done"): Promise<FakeSystemd> {
+    const fake = new FakeSystemd();
+    const connection = (fake.#connection = await connectBus({ address }));
+    let jobs = 0;
+    const service = connection.exportService(SYSTEMD_CONTRACT, "/org/freedesktop/systemd1", {
+      methods: {
+        Subscribe: () => undefined,
+        StartTransientUnit: ([name, mode, properties, aux]: [string, string, [string, { value: unknown }][], unknown[]]) => {
+          fake.units.push({ name, mode, properties: Object.fromEntries(properties.map(([key, variant]) => [key, variant.value])), aux });
+          const id = ++jobs;
+          const job = `/org/freedesktop/systemd1/job/${id}`;
+          setTimeout(() => service.emit("JobRemoved", id, job, name, result), 5); // after the reply, like systemd
+          return job;
+        },
+        KillUnit: ([name, whom, signal]: [string, string, number]) => {
+          fake.kills.push([name, whom, signal]);
+        },
+      },
+    });
+    await connection.requestName("org.freedesktop.systemd1");
+    return fake;
+  }
+
+  async close(): Promise<void> {
+    await this.#connection?.close();
+  }
+}
