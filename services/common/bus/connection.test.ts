@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
 import { busctl, fdsPointingAt, openFdCount, startPrivateBus, workerThreadCount, type PrivateBus } from "./testing.ts";
 
 let world: Test1World;
@@ -281,5 +281,46 @@ describe("closing", () => {
       .then(unexpectedSuccess, failed);
     expect(error.type).toBe(ErrorNames.Disconnected);
     await connection.close();
+  });
+});
+
+describe("signal subscriptions by well-known name", () => {
+  test("a listener for one name's signals never fires for another sender's identical signal (issue 4's two-runtime case)", async () => {
+    const other = await connectBus({ address: bus.address });
+    try {
+      await other.requestName("org.weft.Test1b");
+      const otherState = exportTest1(other);
+      const fromA: unknown[] = [];
+      const fromB: unknown[] = [];
+      const subA = await client.client(TEST1_CONTRACT, TEST1).on("Pinged", (text) => fromA.push(text));
+      const subB = await client.client(TEST1_CONTRACT, "org.weft.Test1b", { path: TEST1_PATH }).on("Pinged", (text) => fromB.push(text));
+      otherState.service.emit("Pinged", "from b");
+      state.service.emit("Pinged", "from a");
+      await until(() => fromA.length === 1 && fromB.length === 1, "both signals");
+      await Bun.sleep(50);
+      expect(fromA).toEqual(["from a"]);
+      expect(fromB).toEqual(["from b"]);
+      await subA.close();
+      await subB.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("a subscription made before the name has an owner hears the owner once it appears", async () => {
+    const late = await connectBus({ address: bus.address });
+    try {
+      const heard: unknown[] = [];
+      const sub = await client.client(TEST1_CONTRACT, "org.weft.Test1late", { path: TEST1_PATH }).on("Pinged", (text) => heard.push(text));
+      await late.requestName("org.weft.Test1late");
+      const lateState = exportTest1(late);
+      await Bun.sleep(50); // NameOwnerChanged reaches the client
+      lateState.service.emit("Pinged", "late but heard");
+      await until(() => heard.length === 1, "the late owner's signal");
+      expect(heard).toEqual(["late but heard"]);
+      await sub.close();
+    } finally {
+      await late.close();
+    }
   });
 });

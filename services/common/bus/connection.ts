@@ -287,12 +287,31 @@ export class BusConnection implements AsyncDisposable {
     if (rule.member !== undefined) parts.push(`member=${quote(rule.member)}`);
     if (rule.extra !== undefined) parts.push(rule.extra);
     const matchRule = parts.join(",");
-    // The bus already filters by sender (it resolves well-known names); here only what is on the message.
+    // The bus delivers a signal to this connection when ANY of its match rules matches, so every listener checks
+    // the message itself. A well-known sender name is compared through its current owner: the bus resolves it
+    // for the match rule, but the message names the owner's unique name. The owner is looked up before the
+    // match is added and followed through NameOwnerChanged, so no signal from a new owner is missed.
+    let owner = rule.sender;
+    let ownerWatch: Subscription | undefined;
+    if (rule.sender !== undefined && !rule.sender.startsWith(":") && rule.sender !== DBUS.destination) {
+      const name = rule.sender;
+      ownerWatch = await this.subscribeSignal(
+        { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: `arg0=${quote(name)}` },
+        (body) => {
+          if (body[0] === name) owner = (body[2] as string) || undefined;
+        },
+      );
+      try {
+        owner = (await this.call({ ...DBUS, member: "GetNameOwner", signature: "s", body: [name] }))[0] as string;
+      } catch {
+        owner = undefined; // no owner yet: NameOwnerChanged will say when it has one
+      }
+    }
     const onMessage = (message: Message) => {
       if ((message.type as number) !== SIGNAL || message.interface !== rule.interface) return;
       if (rule.path !== undefined && message.path !== rule.path) return;
       if (rule.member !== undefined && message.member !== rule.member) return;
-      if (rule.sender !== undefined && rule.sender.startsWith(":") && message.sender !== rule.sender) return;
+      if (rule.sender !== undefined && (owner === undefined || message.sender !== owner)) return;
       try {
         listener(message.body, message);
       } catch (error) {
@@ -304,6 +323,7 @@ export class BusConnection implements AsyncDisposable {
       await this.call({ ...DBUS, member: "AddMatch", signature: "s", body: [matchRule] });
     } catch (error) {
       this.raw.off("message", onMessage);
+      await ownerWatch?.close();
       throw error;
     }
     let active = true;
@@ -312,6 +332,7 @@ export class BusConnection implements AsyncDisposable {
         if (!active) return;
         active = false;
         this.raw.off("message", onMessage);
+        await ownerWatch?.close();
         if (!this.#closed) await this.call({ ...DBUS, member: "RemoveMatch", signature: "s", body: [matchRule] }).catch(() => undefined);
       },
     };
