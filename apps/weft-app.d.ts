@@ -31,3 +31,15 @@ declare module "weft:app/fetch@0.1.0" {
   /** Throws an Error whose message is the host's error (denied host, transport failure, status ≥ 400). */
   export function fetch(url: string, method: string, headers: [string, string][], body: Uint8Array | null): Response;
 }
+
+declare module "weft:app/files@0.1.0" {
+  export type EntryKind = "file" | "directory" | "other";
+  export interface DirEntry {
+    name: string;
+    kind: EntryKind;
+  }
+  /** Each function throws an Error whose message is the portal's (denied, not found, read-only, …). */
+  export function read(path: string): Uint8Array;
+  export function write(path: string, data: Uint8Array): void;
+  export function listDir(path: string): DirEntry[];
+}

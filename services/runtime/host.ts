@@ -137,12 +137,67 @@ export function hostImports(context: HostContext): HostImport[] {
     },
     {
       interface: `weft:app/files${VERSION}`,
-      functions: Object.fromEntries(
-        ["read", "write", "list-dir", "stat", "remove", "mkdir"].map((fn) => [
-          fn,
-          gated(context, "weft:app/files", fn, () => [err("the file portal is not available in this session")]),
-        ]),
-      ),
+      functions: filesFunctions(context),
     },
   ];
+}
+
+/**
+ * `weft:app/files`: each call goes to weft-file-portal as this session (the portal checks that the caller owns
+ * org.weft.Runtime1.S<id>), after the capability check here. The portal resolves the path beneath the root
+ * appd granted, and its error message (which names the guest path, never the host path) becomes the guest's.
+ */
+function filesFunctions(context: HostContext): Record<string, Impl> {
+  const portal = async (member: string, signature: string, ...body: unknown[]): Promise<{ ok: unknown[] } | { error: string }> => {
+    try {
+      return {
+        ok: await context.bus.call({
+          destination: "org.weft.FilePortal1",
+          path: "/org/weft/FilePortal1",
+          interface: "org.weft.FilePortal1",
+          member,
+          signature: `ts${signature}`,
+          body: [context.session.sessionId, ...body],
+        }),
+      };
+    } catch (error) {
+      const type = (error as { type?: string }).type ?? "";
+      if (type === "org.freedesktop.DBus.Error.ServiceUnknown" || type === "org.freedesktop.DBus.Error.NameHasNoOwner") {
+        return { error: "the file portal is not running in this session" };
+      }
+      return { error: (error as Error).message };
+    }
+  };
+  const kind = (type: unknown): WitValue => (type === "file" || type === "directory" ? type : "other");
+  const define = (fn: string, impl: Impl): [string, Impl] => [fn, gated(context, "weft:app/files", fn, impl)];
+  return Object.fromEntries([
+    define("read", async ([path]) => {
+      const answer = await portal("Read", "", str(path));
+      return [("error" in answer) ? err(answer.error) : ok(new Uint8Array(answer.ok[0] as Buffer))];
+    }),
+    define("write", async ([path, data]) => {
+      const answer = await portal("Write", "ay", str(path), Buffer.from(data as Uint8Array));
+      return [("error" in answer) ? err(answer.error) : ok()];
+    }),
+    define("list-dir", async ([path]) => {
+      const answer = await portal("List", "", str(path));
+      if ("error" in answer) return [err(answer.error)];
+      const entries = answer.ok[0] as [string, string, bigint][];
+      return [ok(entries.map(([name, type]) => ({ name, kind: kind(type) })))];
+    }),
+    define("stat", async ([path]) => {
+      const answer = await portal("Stat", "", str(path));
+      if ("error" in answer) return [err(answer.error)];
+      const [type, size, modifiedMs] = answer.ok[0] as [string, bigint, bigint];
+      return [ok({ kind: kind(type), size: BigInt(size), "modified-ms": BigInt(modifiedMs) })];
+    }),
+    define("remove", async ([path]) => {
+      const answer = await portal("Remove", "", str(path));
+      return [("error" in answer) ? err(answer.error) : ok()];
+    }),
+    define("mkdir", async ([path]) => {
+      const answer = await portal("Mkdir", "", str(path));
+      return [("error" in answer) ? err(answer.error) : ok()];
+    }),
+  ]);
 }

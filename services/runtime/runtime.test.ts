@@ -4,7 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { buildApps } from "../../apps/build.ts";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
@@ -168,6 +168,61 @@ describe("fetch from a real guest", () => {
     } finally {
       allowed.stop(true);
       other.stop(true);
+    }
+  });
+});
+
+describe("files through the portal, from a real guest", () => {
+  test("with fs:rw:xdg-documents the guest writes, reads and lists its granted folder; escapes and revoked grants fail", async () => {
+    const id = "org.weft.test.filer";
+    const documents = join(world.root, "Documents");
+    mkdirSync(documents);
+    writeFileSync(join(world.root, "secret.txt"), "outside the grant");
+    const portal = Bun.spawn([process.execPath, join(import.meta.dir, "../file-portal/main.ts")], { env: world.env, stdout: "ignore", stderr: "ignore" });
+    const appd = await connectBus({ address: world.bus.address }); // the test plays appd: only it may grant
+    try {
+      await appd.requestName("org.weft.AppD1");
+      const grant = (member: string, ...body: unknown[]) =>
+        appd.call({ destination: "org.weft.FilePortal1", path: "/org/weft/FilePortal1", interface: "org.weft.FilePortal1", member, signature: member === "RegisterGrants" ? "ta(ssb)" : "t", body });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await grant("RegisterGrants", 60n, [["xdg-documents", documents, true]]);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error; // the portal is still starting
+          await Bun.sleep(50);
+        }
+      }
+      const appsDir = join(world.root, "filer-src");
+      cpSync(join(import.meta.dir, "fixtures/apps", id), join(appsDir, id), { recursive: true });
+      const [built] = await buildApps({ appsDir, distDir: join(world.root, "filer-dist"), keyFile: world.testKey.secretFile, log: () => {} });
+      await world.install(built!.packageDir);
+
+      const runtime = world.spawn(id, 60);
+      await runtime.waitForState("running");
+      const replies = await runtime.bindUi();
+      const ask = async (command: string) => {
+        const before = replies.length;
+        await runtime.post(command);
+        await until(() => replies.length > before, `the answer to ${command}`);
+        return JSON.parse(replies.at(-1)!);
+      };
+      expect(await ask("write /xdg/documents/note.txt hello portal")).toEqual({ ok: "written" });
+      expect(readFileSync(join(documents, "note.txt"), "utf8")).toBe("hello portal");
+      expect(await ask("read /xdg/documents/note.txt")).toEqual({ ok: "hello portal" });
+      expect(await ask("list /xdg/documents")).toEqual({ ok: ["note.txt:file"] });
+      expect((await ask("read /xdg/documents/../../secret.txt")).error).toBeString();
+      symlinkSync(join(world.root, "secret.txt"), join(documents, "link.txt"));
+      expect((await ask("read /xdg/documents/link.txt")).error).toBeString();
+      await grant("RevokeGrants", 60n);
+      expect((await ask("read /xdg/documents/note.txt")).error).toBeString();
+      await runtime.stop();
+      await runtime.exitCode;
+    } finally {
+      await appd.close();
+      portal.kill();
+      await portal.exited;
     }
   });
 });
