@@ -26,6 +26,7 @@ import { loadTrustStore } from "../common/trust.ts";
 import { RuntimeHandle } from "../runtime/driver.ts";
 import { RUNTIME_INTERFACE, runtimeBusName } from "../runtime/interface.ts";
 import type { LaunchOptions } from "./options.ts";
+import { portalRoots } from "./portal-grants.ts";
 import { Session, type SessionObserver } from "./session.ts";
 import { SystemdScopes, UnitError } from "./units.ts";
 
@@ -155,6 +156,7 @@ export class Supervisor {
   }
 
   async #start(session: Session, caller: string): Promise<void> {
+    await this.#grantPortalRoots(session);
     const runtime = new RuntimeHandle({
       appId: session.appId,
       sessionId: session.id,
@@ -186,6 +188,29 @@ export class Supervisor {
     if (session.headless) await runtime.client.call("BindUi", caller);
     session.markRunning();
     if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
+  }
+
+  /**
+   * Registers the session's file-portal roots before its runtime starts, and revokes them when it stops. Without
+   * a portal on the bus the app's `weft:app/files` calls fail with a clear error; the session still runs.
+   */
+  async #grantPortalRoots(session: Session): Promise<void> {
+    const { roots, missing } = portalRoots(session.grantedCapabilities, this.#env);
+    for (const source of missing) this.#log.warn("no folder for a granted portal root on this machine", { session: String(session.id), source });
+    if (roots.length === 0) return;
+    const portal = (member: string, signature: string, body: unknown[]) =>
+      this.#bus.call({ destination: "org.weft.FilePortal1", path: "/org/weft/FilePortal1", interface: "org.weft.FilePortal1", member, signature, body });
+    try {
+      await portal("RegisterGrants", "ta(ssb)", [session.id, roots]);
+    } catch (error) {
+      this.#log.warn("the file portal did not take the session's roots: its files calls will fail", { session: String(session.id), error: (error as Error).message });
+      return;
+    }
+    void session.stopped.then(() =>
+      portal("RevokeGrants", "t", [session.id]).catch((error) =>
+        this.#log.warn("could not revoke the session's portal roots", { session: String(session.id), error: (error as Error).message }),
+      ),
+    );
   }
 
   /** Anyone may own a name: make sure the one answering as the runtime is the process appd started. */
