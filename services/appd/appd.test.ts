@@ -64,17 +64,6 @@ function sessionClient(connection: BusConnection, path: string): ServiceClient {
   return connection.client(contractPath(SESSION_INTERFACE), APPD_INTERFACE, { path });
 }
 
-async function nameHasOwner(name: string): Promise<boolean> {
-  const [present] = await world.supervisor.call({
-    destination: "org.freedesktop.DBus",
-    path: "/org/freedesktop/DBus",
-    interface: "org.freedesktop.DBus",
-    member: "NameHasOwner",
-    signature: "s",
-    body: [name],
-  });
-  return present === true;
-}
 
 /** A UI end: its own connection, collecting the runtime Message signals it receives with their senders. */
 async function uiEnd(): Promise<{ bus: BusConnection; received: { sender: string; payload: string }[] }> {
@@ -147,8 +136,8 @@ describe("weft-appd", () => {
       ]);
       await Promise.all([appd.client.call("Terminate", id1), appd.client.call("Terminate", id2)]);
       for (const pid of pids) expect(processAlive(pid)).toBe(false);
-      expect(await nameHasOwner(session1.RuntimeBusName as string)).toBe(false);
-      expect(await nameHasOwner(session2.RuntimeBusName as string)).toBe(false);
+      expect(await world.supervisor.nameHasOwner(session1.RuntimeBusName as string)).toBe(false);
+      expect(await world.supervisor.nameHasOwner(session2.RuntimeBusName as string)).toBe(false);
       const after = await sessionClient(world.supervisor, path1!).getAll();
       expect(after.State).toBe("stopped");
       expect(after.ExitReason).toBe(`terminated by ${world.supervisor.uniqueName}`);
@@ -195,7 +184,7 @@ describe("weft-appd", () => {
     expect(await session.get("State")).toBe("stopped");
     expect(await session.get("ExitReason")).toBe("the runtime was killed by SIGKILL");
     expect(stateChanges.filter(([sid]) => sid === id).map(([, state]) => state)).toEqual(["starting", "running", "stopped"]);
-    expect(await nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
+    expect(await world.supervisor.nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
   });
 
   test("with systemd on the bus, the runtime is placed in a transient scope in app.slice with the session's limits", async () => {
@@ -248,7 +237,7 @@ describe("weft-appd", () => {
       const [id, app, state] = (await listSessions()).at(-1)!;
       expect([app, state]).toEqual([COUNTER, "stopped"]);
       expect(error.message).toContain(`session ${id}`);
-      expect(await nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
+      expect(await world.supervisor.nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
     } finally {
       await systemd.close();
     }
@@ -284,7 +273,7 @@ describe("appd restarts", () => {
     await appd.process.exited;
     for (const p of props) {
       await until(() => !processAlive(p.RuntimePid as number), `runtime ${p.RuntimePid} to exit`);
-      expect(await nameHasOwner(p.RuntimeBusName as string)).toBe(false);
+      expect(await world.supervisor.nameHasOwner(p.RuntimeBusName as string)).toBe(false);
     }
     expect(existsSync(join(world.runtimeDir, "weft", LAST_SESSION_FILE))).toBe(false); // not a clean shutdown
   });

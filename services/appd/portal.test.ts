@@ -27,7 +27,7 @@ beforeAll(async () => {
   await world.install(built!.packageDir);
   portal = Bun.spawn([process.execPath, join(import.meta.dir, "../file-portal/main.ts")], { env: world.env, stdout: "ignore", stderr: "ignore" });
   const deadline = Date.now() + 20_000;
-  while (!(await hasOwner("org.weft.FilePortal1"))) {
+  while (!(await world.supervisor.nameHasOwner("org.weft.FilePortal1"))) {
     if (Date.now() > deadline) throw new Error("the file portal did not come up");
     await Bun.sleep(50);
   }
@@ -40,10 +40,6 @@ afterAll(async () => {
   await world.close();
 });
 
-async function hasOwner(name: string): Promise<boolean> {
-  const [owned] = await world.supervisor.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameHasOwner", signature: "s", body: [name] });
-  return owned === true;
-}
 
 test("the session's guest writes to Documents through the portal; after Terminate its root is revoked", async () => {
   const [sessionId] = (await appd.client.callWith({ timeoutMs: 60_000 }, "Launch", FILER, { headless: new Variant("b", true) })) as [bigint];

@@ -215,14 +215,8 @@ export class Supervisor {
 
   /** Anyone may own a name: make sure the one answering as the runtime is the process appd started. */
   async #verifiedRuntimeOwner(session: Session, runtime: RuntimeHandle): Promise<string> {
-    const [owner] = (await this.#bus.call({
-      destination: "org.freedesktop.DBus",
-      path: "/org/freedesktop/DBus",
-      interface: "org.freedesktop.DBus",
-      member: "GetNameOwner",
-      signature: "s",
-      body: [session.runtimeBusName],
-    })) as [string];
+    const owner = await this.#bus.nameOwner(session.runtimeBusName);
+    if (owner === undefined) throw new AppdError("StartFailed", `${session.runtimeBusName} has no owner: the runtime left the bus`);
     const credentials = await this.#bus.credentials(owner);
     if (credentials.pid !== runtime.process.pid) {
       throw new AppdError("StartFailed", `${session.runtimeBusName} is owned by another process (pid ${credentials.pid}), not by the session's runtime`);
@@ -254,15 +248,7 @@ export class Supervisor {
   async #allocateId(): Promise<bigint> {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const id = this.#nextId++;
-      const [taken] = await this.#bus.call({
-        destination: "org.freedesktop.DBus",
-        path: "/org/freedesktop/DBus",
-        interface: "org.freedesktop.DBus",
-        member: "NameHasOwner",
-        signature: "s",
-        body: [runtimeBusName(id)],
-      });
-      if (taken !== true) return id;
+      if (!(await this.#bus.nameHasOwner(runtimeBusName(id)))) return id;
       this.#log.warn("skipping a session id whose runtime bus name is taken", { session: String(id) });
     }
     throw new AppdError("StartFailed", "no free session id: too many runtime bus names are taken");

@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
 import { APPD_INTERFACE } from "./interface.ts";
 
@@ -40,25 +41,13 @@ export class AppdProcess {
   constructor(env: Record<string, string>, connection: BusConnection) {
     this.process = Bun.spawn([process.execPath, MAIN], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     this.client = connection.client(contractPath(APPD_INTERFACE), APPD_INTERFACE);
-    void this.#readLog(this.process.stderr as ReadableStream<Uint8Array>);
-  }
-
-  async #readLog(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        try {
-          this.logLines.push(JSON.parse(line));
-        } catch {
-          this.logLines.push({ raw: line });
-        }
+    void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => {
+      try {
+        this.logLines.push(JSON.parse(line));
+      } catch {
+        this.logLines.push({ raw: line });
       }
-    }
+    });
   }
 
   async serving(): Promise<void> {

@@ -62,15 +62,7 @@ export class SystemdScopes {
 
   /** True when systemd (or a stand-in) owns its name on the bus now. */
   async available(): Promise<boolean> {
-    const [present] = await this.bus.call({
-      destination: "org.freedesktop.DBus",
-      path: "/org/freedesktop/DBus",
-      interface: "org.freedesktop.DBus",
-      member: "NameHasOwner",
-      signature: "s",
-      body: [SYSTEMD_NAME],
-    });
-    return present === true;
+    return this.bus.nameHasOwner(SYSTEMD_NAME);
   }
 
   /** Creates the session's scope around `pid` and waits until systemd has finished the job. */

@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import { contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { forEachLine } from "../common/lines.ts";
 import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "./interface.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
@@ -41,21 +42,8 @@ export class RuntimeHandle {
       stdout: "ignore",
       stderr: "pipe",
     });
-    void this.#readLog(this.process.stderr as ReadableStream<Uint8Array>);
+    void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => this.options.onLogLine?.(line));
     this.exitCode = this.process.exited;
-  }
-
-  async #readLog(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        this.options.onLogLine?.(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
   }
 
   /** Waits until the runtime reports `state` on the bus; rejects if it exits first or the time runs out. */

@@ -31,15 +31,7 @@ export const GUEST_MEMORY_LIMIT = 256 * 1024 * 1024;
 class StartError extends Error {}
 
 async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
-  const [present] = await bus.call({
-    destination: "org.freedesktop.DBus",
-    path: "/org/freedesktop/DBus",
-    interface: "org.freedesktop.DBus",
-    member: "NameHasOwner",
-    signature: "s",
-    body: [name],
-  });
-  if (present !== true) throw new StartError(`the supervisor ${name} is not on the bus: weft-runtime is started by appd (or a test) with its own unique name`);
+  if (!(await bus.nameHasOwner(name))) throw new StartError(`the supervisor ${name} is not on the bus: weft-runtime is started by appd (or a test) with its own unique name`);
 }
 
 async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {

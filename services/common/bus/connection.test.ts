@@ -324,3 +324,13 @@ describe("signal subscriptions by well-known name", () => {
     }
   });
 });
+
+describe("who owns a name", () => {
+  test("nameHasOwner and nameOwner answer for well-known and unique names, and for names nobody owns", async () => {
+    expect(await client.nameHasOwner(TEST1)).toBe(true);
+    expect(await client.nameOwner(TEST1)).toBe(service.uniqueName);
+    expect(await client.nameHasOwner(service.uniqueName)).toBe(true);
+    expect(await client.nameHasOwner("org.weft.Nobody")).toBe(false);
+    expect(await client.nameOwner("org.weft.Nobody")).toBeUndefined();
+  });
+});

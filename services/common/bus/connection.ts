@@ -338,6 +338,22 @@ export class BusConnection implements AsyncDisposable {
     };
   }
 
+  /** Whether `name` (well-known or unique) has an owner on the bus right now. */
+  async nameHasOwner(name: string): Promise<boolean> {
+    const [present] = await this.call({ ...DBUS, member: "NameHasOwner", signature: "s", body: [name] });
+    return present === true;
+  }
+
+  /** The unique name owning `name` right now, or undefined when nobody does. */
+  async nameOwner(name: string): Promise<string | undefined> {
+    try {
+      return (await this.call({ ...DBUS, member: "GetNameOwner", signature: "s", body: [name] }))[0] as string;
+    } catch (error) {
+      if ((error as { type?: string }).type === "org.freedesktop.DBus.Error.NameHasNoOwner") return undefined;
+      throw error;
+    }
+  }
+
   /** Credentials of a connection on this bus, cached until it disconnects (see credentials.ts). */
   credentials(uniqueName: string): Promise<CallerCredentials> {
     this.#credentials ??= new CredentialsCache(this);
