@@ -119,6 +119,23 @@ export function fdsPointingAt(identity: string): number {
 export const openFdCount = (): number => readdirSync("/proc/self/fd").length;
 
 /**
+ * The Worker thread count once it has stopped changing (the same for 200 ms): a Worker that just finished may
+ * keep its thread a moment longer, and a baseline that still counts it would make a leak check wait forever.
+ */
+export async function settledWorkerThreadCount(): Promise<number> {
+  let last = workerThreadCount();
+  for (let stableFor = 0; stableFor < 200; stableFor += 20) {
+    await Bun.sleep(20);
+    const now = workerThreadCount();
+    if (now !== last) {
+      last = now;
+      stableFor = -20;
+    }
+  }
+  return last;
+}
+
+/**
  * Threads of this process running a Bun Worker (the transport's readers among them), by their kernel name.
  * Counting only these keeps leak checks exact while the runtime's own threads (JIT, GC) come and go.
  */
