@@ -10,8 +10,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # --- Debian packages ----------------------------------------------------------------------------------
 # dbus-daemon: private buses for tests and `weft session`; busctl (systemd) and dbus-send (dbus-bin): tests;
-# erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check.
-apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar ca-certificates nodejs npm)
+# erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check;
+# libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun).
+apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
