@@ -49,7 +49,7 @@ fi
 
 # --- npm dependencies (bun.lock) ----------------------------------------------------------------------
 stamp="$root/node_modules/.weft-installed"
-lock_sum=$(sha256sum bun.lock package.json services/*/package.json | sha256sum | cut -d' ' -f1)
+lock_sum=$(sha256sum bun.lock package.json services/*/package.json patches/* | sha256sum | cut -d' ' -f1)
 if ! [[ -f $stamp ]] || [[ $(cat "$stamp") != "$lock_sum" ]] || ! [[ -x $root/node_modules/.bin/bun ]]; then
   say "installing npm dependencies from bun.lock"
   "$bun" install --frozen-lockfile >/dev/null

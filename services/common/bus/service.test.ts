@@ -112,7 +112,7 @@ describe("methods", () => {
   test("a handler returning the wrong shape is an internal error, not a crash", async () => {
     const broken = service.exportService(TEST1_CONTRACT, "/org/weft/Test1/broken", {
       methods: {
-        ...Object.fromEntries(["Fail", "Crash", "Never", "ReadFd", "OpenFd", "WhoAmI", "Ping"].map((m) => [m, () => undefined])),
+        ...Object.fromEntries(["EchoBytes", "Fail", "Crash", "Never", "ReadFd", "OpenFd", "WhoAmI", "Ping"].map((m) => [m, () => undefined])),
         Echo: () => 42, // s expected
         Mix: () => "not an array",
       },
@@ -160,7 +160,7 @@ describe("hostile input, through busctl", () => {
     expect(result.stdout.length).toBeGreaterThan(100_000);
 
     const limited = service.exportService(TEST1_CONTRACT, "/org/weft/Test1/limited", {
-      methods: Object.fromEntries(["Echo", "Mix", "Fail", "Crash", "Never", "ReadFd", "OpenFd", "WhoAmI", "Ping"].map((m) => [m, ([a]: unknown[]) => a])),
+      methods: Object.fromEntries(["Echo", "EchoBytes", "Mix", "Fail", "Crash", "Never", "ReadFd", "OpenFd", "WhoAmI", "Ping"].map((m) => [m, ([a]: unknown[]) => a])),
       properties: { Version: { get: () => "" }, Counter: { get: () => 0, set: () => {} }, Secret: { set: () => {} } },
     }, { maxStringLength: 1000 });
     try {
@@ -234,6 +234,18 @@ describe("properties", () => {
       expect(invalidated).toEqual([]);
     } finally {
       await subscription.close();
+    }
+  });
+});
+
+describe("byte arrays", () => {
+  test("ay round-trips byte for byte: empty, tiny, a view at an odd offset, and 1 MiB (the export's limit)", async () => {
+    const big = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    const backing = new Uint8Array([9, 1, 2, 3, 9]);
+    for (const data of [Buffer.alloc(0), Buffer.from([0xff]), backing.subarray(1, 4), big]) {
+      const [echoed] = [(await test1.call("EchoBytes", data)) as Buffer];
+      expect(Buffer.compare(Buffer.from(echoed), Buffer.from(data.buffer, data.byteOffset, data.byteLength))).toBe(0);
     }
   });
 });

@@ -32,6 +32,7 @@ export function exportTest1(bus: BusConnection, options: ExportOptions = {}): Te
     {
       methods: {
         Echo: ([text]) => text,
+        EchoBytes: ([data]: [Buffer]) => data,
         Mix: ([count, names, options]: [number, string[], Record<string, unknown>]) => [BigInt(count) * 2n, names.join(","), Object.keys(options)],
         Fail: ([name, message]: [string, string]) => {
           throw busError(TEST1, name, message);
