@@ -11,8 +11,11 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # --- Debian packages ----------------------------------------------------------------------------------
 # dbus-daemon: private buses for tests and `weft session`; busctl (systemd) and dbus-send (dbus-bin): tests;
 # erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check;
-# libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun).
-apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm)
+# libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun);
+# the compositor: wlroots 0.15 (Debian 12's only one), libwayland-dev (with wayland-scanner), wayland-protocols,
+# pixman, meson, ninja, pkg-config, gcc; wayland-utils: wayland-info for its tests.
+apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
+  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -87,4 +90,21 @@ fi
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
   say "adding Rust's wasm32-wasip2 target"
   rustup target add wasm32-wasip2 >/dev/null
+fi
+
+# --- native: libweft-compositor.so (wlroots 0.15 compositor core) ------------------------------------------
+# WEFT_COMPOSITOR_LIB points at an existing library instead. Otherwise meson builds native/compositor into
+# native/compositor/target (git-ignored), reused while a stamp of its sources is unchanged.
+if [[ -n ${WEFT_COMPOSITOR_LIB:-} ]]; then
+  [[ -f $WEFT_COMPOSITOR_LIB ]] || { say "WEFT_COMPOSITOR_LIB=$WEFT_COMPOSITOR_LIB does not exist"; exit 1; }
+else
+  compositor_build=native/compositor/target
+  compositor_sum=$(cat native/compositor/meson.build native/compositor/src/* | sha256sum | cut -d' ' -f1)
+  compositor_stamp=$compositor_build/.weft-built
+  if ! [[ -f $compositor_build/libweft-compositor.so ]] || [[ $(cat "$compositor_stamp" 2>/dev/null) != "$compositor_sum" ]]; then
+    say "building libweft-compositor.so (meson + ninja)"
+    [[ -f $compositor_build/build.ninja ]] || meson setup "$compositor_build" native/compositor >/dev/null
+    ninja -C "$compositor_build" >/dev/null
+    echo "$compositor_sum" >"$compositor_stamp"
+  fi
 fi

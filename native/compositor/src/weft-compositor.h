@@ -1,0 +1,63 @@
+/*
+ * libweft-compositor: the public surface Bun calls through bun:ffi (services/compositor/native.ts).
+ *
+ * Threads. weft_compositor_start() starts one pthread, "the compositor thread", which creates the Wayland
+ * display, the wlroots backend and everything else, then runs wl_display_run(). Every wlroots and
+ * libwayland-server call happens on that thread. The other functions here are called from Bun's thread: they
+ * queue a request, wake the compositor thread through an eventfd in its wl_event_loop, and block on a
+ * condition variable until the compositor thread has answered (microseconds: the compositor never waits on
+ * Bun, so this cannot deadlock).
+ *
+ *   Bun thread                         compositor thread (wl_event_loop)
+ *   ──────────                         ─────────────────────────────────
+ *   weft_compositor_open_client ──┐
+ *     queue request, write eventfd└──▶ request_fd readable → run request,
+ *     wait on cond  ◀──────────────────  set done, broadcast cond
+ *
+ * All functions except start() take the handle start() returned and must not be called after stop().
+ */
+#ifndef WEFT_COMPOSITOR_H
+#define WEFT_COMPOSITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEFT_API __attribute__((visibility("default")))
+
+struct weft_compositor;
+
+/* Who a client connection belongs to. Only the shell sees privileged globals (screencopy, …). */
+enum weft_role {
+	WEFT_ROLE_SHELL = 0,
+	WEFT_ROLE_APPLICATION = 1,
+};
+
+/*
+ * Starts the compositor thread and waits until its backend has started (so the outputs exist). The backend
+ * comes from wlr_backend_autocreate (WLR_BACKENDS, WLR_RENDERER are honoured). On failure returns NULL and
+ * writes a message into error (error_len bytes, NUL-terminated).
+ */
+WEFT_API struct weft_compositor *weft_compositor_start(char *error, size_t error_len);
+
+/*
+ * Makes a new client connection tagged with role and session_id: a socketpair whose compositor end becomes a
+ * wl_client. Returns the other end (close-on-exec; hand it to the client as WAYLAND_SOCKET) or -errno
+ * (-EINVAL for an unknown role, -ESHUTDOWN once stopping).
+ */
+WEFT_API int weft_compositor_open_client(struct weft_compositor *compositor, uint32_t role, uint64_t session_id);
+
+/*
+ * Writes one line per output, "name\tx\ty\twidth\theight\n", NUL-terminated, into buffer. Returns the length
+ * without the NUL, -ERANGE when buffer is too small, -ESHUTDOWN once stopping.
+ */
+WEFT_API int weft_compositor_list_outputs(struct weft_compositor *compositor, char *buffer, size_t buffer_len);
+
+/* Number of connected clients (tests use it to see disconnected clients are gone). */
+WEFT_API int weft_compositor_client_count(struct weft_compositor *compositor);
+
+/*
+ * Disconnects every client, destroys the display and the backend, joins the thread and frees the handle.
+ */
+WEFT_API void weft_compositor_stop(struct weft_compositor *compositor);
+
+#endif

@@ -1,0 +1,159 @@
+/**
+ * weft-compositor as it runs: the real service (main.ts, headless wlroots backend, pixman) on a private
+ * dbus-daemon, with Debian's wayland-info as the Wayland client on connections handed out by OpenClient.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeFd, connectBus, contractPath, isBusError, type BusConnection } from "../common/bus/index.ts";
+import { expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
+
+const PRIVILEGED = "zwlr_screencopy_manager_v1";
+const EVERYONE = ["wl_compositor", "wl_subcompositor", "wl_shm", "xdg_wm_base", "wl_seat", "wl_output"];
+
+let bus: PrivateBus;
+let client: BusConnection;
+let runtimeDir: string;
+let service: Bun.Subprocess<"ignore", "ignore", "pipe">;
+let serviceLog: Promise<string>;
+
+function call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  return client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
+}
+
+async function openClient(role: string, sessionId: bigint): Promise<number> {
+  const [fd] = (await call("OpenClient", "st", [role, sessionId])) as [number];
+  return fd;
+}
+
+/** Runs wayland-info on `fd` (as its fd 3, WAYLAND_SOCKET=3) and returns the interfaces it listed. */
+async function waylandInfoGlobals(fd: number): Promise<string[]> {
+  const child = Bun.spawn(["wayland-info"], {
+    env: { ...process.env, WAYLAND_SOCKET: "3", WAYLAND_DISPLAY: "" },
+    stdio: ["ignore", "pipe", "pipe", fd],
+  });
+  closeFd(fd); // the child holds it now; ours would keep the connection open after wayland-info exits
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  if (exitCode !== 0) throw new Error(`wayland-info exited ${exitCode}: ${stderr}`);
+  return [...stdout.matchAll(/interface: '([^']+)'/g)].map((m) => m[1]!);
+}
+
+async function waitForName(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await client.nameHasOwner(COMPOSITOR_NAME))) {
+    if (service.exitCode !== null) throw new Error(`weft-compositor exited ${service.exitCode}: ${await serviceLog}`);
+    if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${COMPOSITOR_NAME} in ${timeoutMs} ms`);
+    await Bun.sleep(50);
+  }
+}
+
+beforeAll(async () => {
+  bus = await startPrivateBus();
+  client = await connectBus({ address: bus.address });
+  runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
+  service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
+    env: {
+      ...process.env,
+      WEFT_BUS_ADDRESS: bus.address,
+      WLR_BACKENDS: "headless",
+      WLR_RENDERER: "pixman",
+      XDG_RUNTIME_DIR: runtimeDir,
+      WAYLAND_DISPLAY: "",
+      DISPLAY: "",
+    },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  serviceLog = new Response(service.stderr).text();
+  await waitForName(15_000);
+});
+
+afterAll(async () => {
+  if (service.exitCode === null) {
+    service.kill("SIGKILL");
+    await service.exited;
+  }
+  client?.close();
+  await bus?.close();
+  rmSync(runtimeDir, { recursive: true, force: true });
+});
+
+describe("org.weft.Compositor1", () => {
+  test("the exported interface matches its contract", async () => {
+    await expectIntrospectionMatchesContract({
+      address: bus.address,
+      destination: COMPOSITOR_NAME,
+      path: COMPOSITOR_PATH,
+      contract: contractPath(COMPOSITOR_INTERFACE),
+    });
+  });
+
+  test("ListOutputs shows the headless output", async () => {
+    const [outputs] = await call("ListOutputs", "", []);
+    expect(outputs).toEqual([["HEADLESS-1", 0, 0, 1280, 720]]);
+  });
+
+  test("an application-role client sees the common globals but not the privileged one", async () => {
+    const globals = await waylandInfoGlobals(await openClient("application", 7n));
+    for (const name of EVERYONE) expect(globals).toContain(name);
+    expect(globals).not.toContain(PRIVILEGED);
+  });
+
+  test("a shell-role client sees the privileged global too", async () => {
+    const globals = await waylandInfoGlobals(await openClient("shell", 1n));
+    for (const name of EVERYONE) expect(globals).toContain(name);
+    expect(globals).toContain(PRIVILEGED);
+  });
+
+  test("OpenClient with an unknown role fails with InvalidArgs", async () => {
+    for (const role of ["admin", "", "Shell", "shell ", "application".repeat(1000)]) {
+      const error = await call("OpenClient", "st", [role, 3n]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBusError(error, `${COMPOSITOR_INTERFACE}.Error.InvalidArgs`)).toBe(true);
+    }
+  });
+
+  test("a client sending garbage is disconnected alone; the compositor keeps serving", async () => {
+    const fd = await openClient("application", 9n);
+    // A request to object 999, which does not exist: libwayland answers with wl_display.error and hangs up.
+    const garbage = Buffer.alloc(12);
+    garbage.writeUInt32LE(999, 0);
+    garbage.writeUInt32LE((12 << 16) | 0, 4);
+    writeSync(fd, garbage);
+    const reader = Bun.spawn(["timeout", "10", "cat"], { stdin: fd, stdout: "pipe", stderr: "ignore" });
+    closeFd(fd);
+    const [received, exitCode] = await Promise.all([new Response(reader.stdout).arrayBuffer(), reader.exited]);
+    expect(exitCode).toBe(0); // end of file: the compositor closed its end
+    expect(Buffer.from(received).toString("latin1")).toContain("invalid object 999");
+
+    const [outputs] = await call("ListOutputs", "", []);
+    expect((outputs as unknown[]).length).toBe(1);
+    expect(await waylandInfoGlobals(await openClient("application", 10n))).toContain("wl_compositor");
+  });
+
+  test("clients that come and go do not take the compositor down", async () => {
+    for (let i = 0; i < 5; i++) {
+      closeFd(await openClient(i % 2 === 0 ? "shell" : "application", BigInt(100 + i)));
+    }
+    expect(await waylandInfoGlobals(await openClient("shell", 200n))).toContain(PRIVILEGED);
+    expect(service.exitCode).toBeNull();
+  });
+
+  test("SIGTERM stops the service with exit code 0 and releases the name", async () => {
+    service.kill("SIGTERM");
+    const timer = setTimeout(() => service.kill("SIGKILL"), 15_000);
+    const exitCode = await service.exited;
+    clearTimeout(timer);
+    const log = await serviceLog;
+    expect(exitCode).toBe(0);
+    expect(log).toContain("compositor stopped");
+    expect(await client.nameHasOwner(COMPOSITOR_NAME)).toBe(false);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * libweft-compositor.so (native/compositor) through bun:ffi. The library runs the wlroots compositor on a
+ * thread of its own; every call here queues a request for that thread and blocks until it answered (a few
+ * microseconds: the compositor thread never waits on Bun). `start()` blocks while the backend starts (tens of
+ * milliseconds) so its outputs exist when it returns.
+ *
+ * Ownership: `openClient` returns a file descriptor the caller owns (close-on-exec). `close()` disconnects
+ * every client, destroys the display and joins the thread; the handle must not be used after it.
+ */
+
+import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { join } from "node:path";
+
+/** Who a client connection belongs to: only `shell` sees privileged globals (screencopy, later the shell protocol). */
+export type ClientRole = "shell" | "application";
+
+/** Values of `enum weft_role` in weft-compositor.h. */
+const ROLE_VALUES: Record<ClientRole, number> = { shell: 0, application: 1 };
+
+export interface OutputInfo {
+  name: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Default library location: $WEFT_COMPOSITOR_LIB, else the meson build inside the repository. */
+export function compositorLibraryPath(): string {
+  return process.env.WEFT_COMPOSITOR_LIB ?? join(import.meta.dir, "../../native/compositor/target/libweft-compositor.so");
+}
+
+const symbols = {
+  weft_compositor_start: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.ptr },
+  weft_compositor_open_client: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_list_outputs: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_client_count: { args: [FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_stop: { args: [FFIType.ptr], returns: FFIType.void },
+} as const;
+
+type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+
+const ESHUTDOWN = 108;
+const ERANGE = 34;
+
+/** A failed call into the compositor, with the errno it returned. */
+export class CompositorError extends Error {
+  constructor(
+    message: string,
+    readonly errno?: number,
+  ) {
+    super(message);
+  }
+}
+
+function nulTerminated(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
+}
+
+/** A running compositor: the handle of its thread. */
+export class NativeCompositor {
+  #lib: Library;
+  #handle: Pointer | null;
+
+  private constructor(lib: Library, handle: Pointer) {
+    this.#lib = lib;
+    this.#handle = handle;
+  }
+
+  /**
+   * Starts the compositor thread with the backend wlr_backend_autocreate picks (WLR_BACKENDS, WLR_RENDERER
+   * are honoured). Throws CompositorError with the library's reason when it cannot start.
+   */
+  static start(libraryPath = compositorLibraryPath()): NativeCompositor {
+    let lib: Library;
+    try {
+      lib = dlopen(libraryPath, symbols).symbols;
+    } catch (error) {
+      throw new CompositorError(
+        `cannot load ${libraryPath} (build it with scripts/setup.sh, or point WEFT_COMPOSITOR_LIB at it): ${(error as Error).message}`,
+      );
+    }
+    const error = new Uint8Array(256);
+    const handle = lib.weft_compositor_start(error, error.length);
+    if (handle === null || typeof handle === "bigint") throw new CompositorError(`the compositor did not start: ${nulTerminated(error)}`);
+    return new NativeCompositor(lib, handle);
+  }
+
+  #live(): Pointer {
+    if (this.#handle === null) throw new CompositorError("the compositor is stopped", ESHUTDOWN);
+    return this.#handle;
+  }
+
+  /** A new client connection for `sessionId` with `role`: the client's end of a socketpair (pass it as WAYLAND_SOCKET). */
+  openClient(role: ClientRole, sessionId: bigint): number {
+    const fd = this.#lib.weft_compositor_open_client(this.#live(), ROLE_VALUES[role], sessionId);
+    if (fd < 0) throw new CompositorError(`cannot open a client connection (errno ${-fd})`, -fd);
+    return fd;
+  }
+
+  listOutputs(): OutputInfo[] {
+    for (let size = 4096; ; size *= 4) {
+      const buffer = new Uint8Array(size);
+      const length = this.#lib.weft_compositor_list_outputs(this.#live(), buffer, size);
+      if (length === -ERANGE && size < 1 << 20) continue;
+      if (length < 0) throw new CompositorError(`cannot list outputs (errno ${-length})`, -length);
+      const text = Buffer.from(buffer.subarray(0, length)).toString("utf8");
+      return text
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => {
+          const [name = "", x, y, width, height] = line.split("\t");
+          return { name, x: Number(x), y: Number(y), width: Number(width), height: Number(height) };
+        });
+    }
+  }
+
+  /** Number of connected clients. */
+  clientCount(): number {
+    const count = this.#lib.weft_compositor_client_count(this.#live());
+    if (count < 0) throw new CompositorError(`cannot count clients (errno ${-count})`, -count);
+    return count;
+  }
+
+  /** Disconnects every client, destroys the display and joins the compositor thread. Safe to call twice. */
+  close(): void {
+    if (this.#handle === null) return;
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#lib.weft_compositor_stop(handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
