@@ -50,7 +50,12 @@ export class RuntimeWorld {
   async start(): Promise<void> {
     this.bus = await startPrivateBus();
     this.env.WEFT_BUS_ADDRESS = this.bus.address;
-    this.supervisor = await connectBus({ address: this.bus.address });
+    try {
+      this.supervisor = await connectBus({ address: this.bus.address });
+    } catch (error) {
+      await this.bus.close(); // close() would not run: the caller never got a started world
+      throw error;
+    }
     cpSync(DEMO_PUB, join(this.home, ".config/weft/trusted.d/weft-demo.pub"));
     const keys = await generateKeyPair(join(this.root, "testkey"));
     cpSync(keys.publicKeyFile, join(this.home, ".config/weft/trusted.d/test.pub"));

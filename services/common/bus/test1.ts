@@ -94,10 +94,20 @@ export interface Test1World {
 
 export async function startTest1World(options: { serviceLogger?: Logger } = {}): Promise<Test1World> {
   const bus = await startPrivateBus();
-  const service = await connectBus({ address: bus.address, logger: options.serviceLogger });
-  await service.requestName(TEST1);
+  let service: BusConnection | undefined;
+  let client: BusConnection | undefined;
+  try {
+    service = await connectBus({ address: bus.address, logger: options.serviceLogger });
+    await service.requestName(TEST1);
+    client = await connectBus({ address: bus.address });
+  } catch (error) {
+    // A world that cannot start must not leave its daemon behind: the test's afterAll never gets it.
+    await client?.close();
+    await service?.close();
+    await bus.close();
+    throw error;
+  }
   const state = exportTest1(service);
-  const client = await connectBus({ address: bus.address });
   return {
     bus,
     service,
