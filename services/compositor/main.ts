@@ -19,77 +19,36 @@
 
 import { sdNotify } from "../appd/sd-notify.ts";
 import { connectBus } from "../common/bus/index.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
+import type { Logger } from "../common/log.ts";
 import { COMPOSITOR_NAME, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";
 
-class StartError extends Error {}
-
-async function step<T>(what: string, work: () => Promise<T> | T): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw new StartError(`${what}: ${(error as Error).message}`);
-  }
-}
-
 /** Starts the compositor; resolves with the reason it stopped. */
 async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
-  const bus = await step("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
+  const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
 
-  const compositor = await step("cannot start the compositor (is WLR_BACKENDS right for this machine?)", () => NativeCompositor.start());
+  const compositor = await startStep("cannot start the compositor (is WLR_BACKENDS right for this machine?)", () => NativeCompositor.start());
   cleanup.defer(() => {
     compositor.close();
     log.info("compositor stopped");
   });
   const outputs = compositor.listOutputs();
 
-  const service = await step("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor));
+  const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor));
   cleanup.defer(() => service.unexport());
 
-  await step(`cannot own ${COMPOSITOR_NAME} (is another weft-compositor running?)`, () => bus.requestName(COMPOSITOR_NAME));
+  await startStep(`cannot own ${COMPOSITOR_NAME} (is another weft-compositor running?)`, () => bus.requestName(COMPOSITOR_NAME));
   cleanup.defer(() => bus.releaseName(COMPOSITOR_NAME).catch(() => {}));
   log.info("ready", { name: COMPOSITOR_NAME, outputs: outputs.map((o) => `${o.name}:${o.width}x${o.height}+${o.x}+${o.y}`).join(" ") });
   sdNotify("READY=1");
 
-  const stopped = Promise.withResolvers<"signal">();
-  const onSignal = (signal: string) => {
-    log.info("stopping", { signal });
-    sdNotify("STOPPING=1");
-    stopped.resolve("signal");
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  cleanup.defer(() => {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-  });
-  return Promise.race([stopped.promise, bus.disconnected.then(() => "bus-lost" as const)]);
+  return untilStopped(bus, log, cleanup, () => sdNotify("STOPPING=1"));
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv.length > 0) {
-    process.stderr.write("usage: weft-compositor (no arguments; the bus comes from WEFT_BUS_ADDRESS or the session)\n");
-    return 2;
-  }
-  const log = createLogger("compositor");
-  await using cleanup = new AsyncDisposableStack();
-  try {
-    const reason = await run(log, cleanup);
-    if (reason === "bus-lost") {
-      log.error("the bus connection was lost");
-      return 1;
-    }
-    return 0;
-  } catch (error) {
-    if (error instanceof StartError) {
-      log.error("cannot start", { error: error.message });
-      return 3;
-    }
-    log.error("compositor failed", { error: (error as Error).stack ?? String(error) });
-    return 70;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runDaemon({ program: "weft-compositor", service: "compositor", run }, argv);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));
