@@ -4,8 +4,10 @@
  */
 
 import * as v from "valibot";
-import { busError, contractPath, objectPathForName, type BusConnection, type ExportedService, type CallContext } from "../common/bus/index.ts";
+import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import type { CompositorEvent } from "./events.ts";
 import { CompositorError, type ClientRole, type NativeCompositor } from "./native.ts";
+import { encodePng } from "./png.ts";
 
 export const COMPOSITOR_NAME = "org.weft.Compositor1";
 export const COMPOSITOR_INTERFACE = COMPOSITOR_NAME;
@@ -54,6 +56,62 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
           failed(error);
         }
       },
+      ListWindows: async (_args: [], ctx) => {
+        await requireOwnUid(ctx);
+        try {
+          return compositor.listWindows().map((w) => [w.id, w.session, w.role, w.appId, w.title, w.x, w.y, w.width, w.height, w.focused]);
+        } catch (error) {
+          failed(error);
+        }
+      },
+      FocusSession: async ([sessionId]: [bigint], ctx) => {
+        await requireOwnUid(ctx);
+        let shown: boolean;
+        try {
+          shown = compositor.showSession(sessionId);
+        } catch (error) {
+          failed(error);
+        }
+        if (!shown) throw busError(COMPOSITOR_INTERFACE, "NotFound", `session ${sessionId} has no window to focus`);
+        ctx.log.info("session focused", { session: String(sessionId) });
+      },
+      CloseSession: async ([sessionId]: [bigint], ctx) => {
+        await requireOwnUid(ctx);
+        try {
+          const asked = compositor.closeSession(sessionId);
+          ctx.log.info("asked a session's windows to close", { session: String(sessionId), windows: asked });
+          return asked;
+        } catch (error) {
+          failed(error);
+        }
+      },
+      Screenshot: async ([output]: [string], ctx) => {
+        await requireOwnUid(ctx);
+        let pixels;
+        try {
+          pixels = compositor.screenshot(output);
+        } catch (error) {
+          failed(error);
+        }
+        if (pixels === null) throw busError(COMPOSITOR_INTERFACE, "NotFound", `there is no output named ${JSON.stringify(output)}: see ListOutputs`);
+        return encodePng(pixels);
+      },
     },
   });
+}
+
+/** Turns the compositor thread's events into Compositor1 signals on `service`. */
+export function emitCompositorEvent(service: ExportedService, event: CompositorEvent): void {
+  switch (event.kind) {
+    case "window-mapped":
+      return service.emit("WindowMapped", event.id, event.session, event.role, event.appId, event.title);
+    case "window-changed":
+      return service.emit("WindowChanged", event.id, event.session, event.appId, event.title);
+    case "window-closed":
+      return service.emit("WindowClosed", event.id, event.session);
+    case "focus":
+      return service.emit("FocusChanged", event.id, event.session);
+    case "gesture":
+      return service.emit("NavigationGesture", event.type, event.fingers, event.dx, event.dy);
+  }
 }

@@ -21,7 +21,8 @@ import { sdNotify } from "../appd/sd-notify.ts";
 import { connectBus } from "../common/bus/index.ts";
 import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
-import { COMPOSITOR_NAME, exportCompositor } from "./interface.ts";
+import { readEvents } from "./events.ts";
+import { COMPOSITOR_NAME, emitCompositorEvent, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";
 
 /** Starts the compositor; resolves with the reason it stopped. */
@@ -38,6 +39,10 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
 
   const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor));
   cleanup.defer(() => service.unexport());
+  // Events become signals in order; the pipe ends when the compositor thread is gone (after close()).
+  readEvents(compositor.takeEventFd(), (event) => emitCompositorEvent(service, event)).catch((error) =>
+    log.error("reading compositor events failed", { error: String(error) }),
+  );
 
   await startStep(`cannot own ${COMPOSITOR_NAME} (is another weft-compositor running?)`, () => bus.requestName(COMPOSITOR_NAME));
   cleanup.defer(() => bus.releaseName(COMPOSITOR_NAME).catch(() => {}));

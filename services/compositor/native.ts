@@ -8,7 +8,7 @@
  * every client, destroys the display and joins the thread; the handle must not be used after it.
  */
 
-import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { join } from "node:path";
 
 /** Who a client connection belongs to: only `shell` sees privileged globals (screencopy, later the shell protocol). */
@@ -35,6 +35,12 @@ const symbols = {
   weft_compositor_open_client: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
   weft_compositor_list_outputs: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   weft_compositor_client_count: { args: [FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_take_event_fd: { args: [FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_list_windows: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_show_session: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_close_session: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_screenshot: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.ptr },
+  weft_compositor_free: { args: [FFIType.ptr], returns: FFIType.void },
   weft_compositor_stop: { args: [FFIType.ptr], returns: FFIType.void },
 } as const;
 
@@ -42,6 +48,29 @@ type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
 
 const ESHUTDOWN = 108;
 const ERANGE = 34;
+const ENOENT = 2;
+
+/** A mapped toplevel as the layout sees it. */
+export interface WindowInfo {
+  id: number;
+  session: bigint;
+  role: ClientRole;
+  appId: string;
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}
+
+/** An output's pixels: rows of little-endian ARGB8888 (bytes B, G, R, A). */
+export interface Pixels {
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+}
 
 /** A failed call into the compositor, with the errno it returned. */
 export class CompositorError extends Error {
@@ -114,6 +143,81 @@ export class NativeCompositor {
           return { name, x: Number(x), y: Number(y), width: Number(width), height: Number(height) };
         });
     }
+  }
+
+  /** Reads a list the library writes as text lines, growing the buffer while it reports -ERANGE. */
+  #readLines(what: string, call: (buffer: Uint8Array, size: number) => number): string[][] {
+    for (let size = 4096; ; size *= 4) {
+      const buffer = new Uint8Array(size);
+      const length = call(buffer, size);
+      if (length === -ERANGE && size < 1 << 22) continue;
+      if (length < 0) throw new CompositorError(`cannot ${what} (errno ${-length})`, -length);
+      return Buffer.from(buffer.subarray(0, length))
+        .toString("utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => line.split("\t"));
+    }
+  }
+
+  /** Mapped toplevels, most recently focused first. */
+  listWindows(): WindowInfo[] {
+    const handle = this.#live();
+    return this.#readLines("list windows", (buffer, size) => this.#lib.weft_compositor_list_windows(handle, buffer, size)).map(
+      ([id, session, role, appId = "", title = "", x, y, width, height, focused]) => ({
+        id: Number(id),
+        session: BigInt(session ?? 0),
+        role: role === "shell" ? "shell" : "application",
+        appId,
+        title,
+        x: Number(x),
+        y: Number(y),
+        width: Number(width),
+        height: Number(height),
+        focused: focused === "1",
+      }),
+    );
+  }
+
+  /** Shows `sessionId` in the application area and focuses its top window; 0n goes home. False: it has no window. */
+  showSession(sessionId: bigint): boolean {
+    const result = this.#lib.weft_compositor_show_session(this.#live(), sessionId);
+    if (result === -ENOENT) return false;
+    if (result < 0) throw new CompositorError(`cannot show session ${sessionId} (errno ${-result})`, -result);
+    return true;
+  }
+
+  /** Asks every toplevel of `sessionId` to close; returns how many were asked. */
+  closeSession(sessionId: bigint): number {
+    const result = this.#lib.weft_compositor_close_session(this.#live(), sessionId);
+    if (result < 0) throw new CompositorError(`cannot close session ${sessionId} (errno ${-result})`, -result);
+    return result;
+  }
+
+  /** The pixels of `outputName` ("" = the first output) as they are composed now; null when there is no such output. */
+  screenshot(outputName = ""): Pixels | null {
+    const size = new Int32Array(3);
+    const error = new Int32Array(1);
+    const pointer = this.#lib.weft_compositor_screenshot(this.#live(), Buffer.from(`${outputName}\0`), size, error);
+    if (pointer === null) {
+      if (error[0] === ENOENT) return null;
+      throw new CompositorError(`cannot take a screenshot (errno ${error[0]})`, error[0]);
+    }
+    const [width = 0, height = 0, stride = 0] = size;
+    try {
+      // Copied out so the library's buffer can be freed at once.
+      const data = new Uint8Array(toArrayBuffer(pointer, 0, stride * height).slice(0));
+      return { width, height, stride, data };
+    } finally {
+      this.#lib.weft_compositor_free(pointer);
+    }
+  }
+
+  /** The read end of the compositor's event pipe (events.ts parses it); the caller owns it. Once only. */
+  takeEventFd(): number {
+    const fd = this.#lib.weft_compositor_take_event_fd(this.#live());
+    if (fd < 0) throw new CompositorError(`the event pipe was already taken (errno ${-fd})`, -fd);
+    return fd;
   }
 
   /** Number of connected clients. */

@@ -53,8 +53,19 @@ int client_open(struct weft_server *server, int fd, enum weft_role role, uint64_
 	return 0;
 }
 
+void client_add_privileged_global(struct weft_server *server, const struct wl_global *global) {
+	if (global != NULL && server->privileged_global_count < WEFT_MAX_PRIVILEGED_GLOBALS) {
+		server->privileged_globals[server->privileged_global_count++] = global;
+	}
+}
+
 static bool global_is_privileged(struct weft_server *server, const struct wl_global *global) {
-	return server->screencopy != NULL && global == server->screencopy->global;
+	for (size_t i = 0; i < server->privileged_global_count; i++) {
+		if (server->privileged_globals[i] == global) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <wlr/util/log.h>
 
@@ -28,7 +29,9 @@ static void output_handle_destroy(struct wl_listener *listener, void *data) {
 	wl_list_remove(&output->frame.link);
 	wl_list_remove(&output->destroy.link);
 	wl_list_remove(&output->link);
+	struct weft_server *server = output->server;
 	free(output);
+	layout_arrange(server);
 }
 
 void server_handle_new_output(struct wl_listener *listener, void *data) {
@@ -64,6 +67,7 @@ void server_handle_new_output(struct wl_listener *listener, void *data) {
 
 	/* Placing it in the layout creates its wl_output global; the scene follows the layout. */
 	wlr_output_layout_add_auto(server->output_layout, wlr_output);
+	layout_arrange(server);
 	wlr_log(WLR_INFO, "output %s: %dx%d", wlr_output->name, wlr_output->width, wlr_output->height);
 }
 
@@ -99,4 +103,14 @@ bool output_first_box(struct weft_server *server, struct wlr_box *box) {
 		}
 	}
 	return false;
+}
+
+struct weft_output *output_by_name(struct weft_server *server, const char *name) {
+	struct weft_output *output;
+	wl_list_for_each(output, &server->outputs, link) {
+		if (name == NULL || name[0] == '\0' || strcmp(output->wlr_output->name, name) == 0) {
+			return output;
+		}
+	}
+	return NULL;
 }

@@ -11,6 +11,10 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <wlr/backend/headless.h>
+#include <wlr/backend/multi.h>
+#include <wlr/types/wlr_viewporter.h>
+#include <wlr/types/wlr_xdg_output_v1.h>
 #include <wlr/util/log.h>
 
 #include "server.h"
@@ -28,6 +32,9 @@ static void server_run_request(struct weft_server *server, struct weft_request *
 		break;
 	case WEFT_REQUEST_CLIENT_COUNT:
 		request->result = wl_list_length(&server->clients);
+		break;
+	case WEFT_REQUEST_CALL:
+		request->result = request->call.fn(server, request->call.arg);
 		break;
 	case WEFT_REQUEST_STOP:
 		/* wl_display_run returns after this dispatch; teardown continues in server_thread_main. */
@@ -91,6 +98,11 @@ static int server_call(struct weft_server *server, struct weft_request *request,
 	return request->result;
 }
 
+int server_call_on_thread(struct weft_server *server, weft_thread_fn fn, void *arg) {
+	struct weft_request request = { .kind = WEFT_REQUEST_CALL, .call = { .fn = fn, .arg = arg } };
+	return server_call(server, &request, false);
+}
+
 /* ---- start-up and teardown (compositor thread) --------------------------------------------------- */
 
 static bool server_fail(struct weft_server *server, const char *format, ...) {
@@ -101,11 +113,21 @@ static bool server_fail(struct weft_server *server, const char *format, ...) {
 	return false;
 }
 
+static void server_find_headless(struct wlr_backend *backend, void *data) {
+	struct weft_server *server = data;
+	if (wlr_backend_is_headless(backend)) {
+		server->headless_backend = backend;
+	}
+}
+
 /* Creates everything in order; on failure, what was created is torn down by server_destroy. */
 static bool server_init(struct weft_server *server) {
 	server->wl_display = wl_display_create();
 	if (server->wl_display == NULL) {
 		return server_fail(server, "unable to create the Wayland display");
+	}
+	if (!events_init(server)) {
+		return server_fail(server, "unable to create the event pipe: %s", strerror(errno));
 	}
 	/* Installed before any client exists, so no registry is ever sent an unfiltered global. */
 	client_install_global_filter(server);
@@ -122,6 +144,12 @@ static bool server_init(struct weft_server *server) {
 	if (server->backend == NULL) {
 		return server_fail(server, "unable to create the wlroots backend (WLR_BACKENDS=%s)",
 			getenv("WLR_BACKENDS") ? getenv("WLR_BACKENDS") : "(unset)");
+	}
+	/* autocreate returns a multi backend; the headless part (if any) is where test input devices are added. */
+	if (wlr_backend_is_multi(server->backend)) {
+		wlr_multi_for_each_backend(server->backend, server_find_headless, server);
+	} else if (wlr_backend_is_headless(server->backend)) {
+		server->headless_backend = server->backend;
 	}
 	/* Without a GPU this is the pixman renderer; it also sets up wl_shm for the display. */
 	server->renderer = wlr_renderer_autocreate(server->backend);
@@ -146,12 +174,20 @@ static bool server_init(struct weft_server *server) {
 		return server_fail(server, "unable to create wl_data_device_manager");
 	}
 
+	if (wlr_viewporter_create(server->wl_display) == NULL) {
+		return server_fail(server, "unable to create wp_viewporter");
+	}
+
 	server->output_layout = wlr_output_layout_create();
 	if (server->output_layout == NULL) {
 		return server_fail(server, "unable to create the output layout");
 	}
+	if (wlr_xdg_output_manager_v1_create(server->wl_display, server->output_layout) == NULL) {
+		return server_fail(server, "unable to create zxdg_output_manager_v1");
+	}
 	server->scene = wlr_scene_create();
-	if (server->scene == NULL || !wlr_scene_attach_output_layout(server->scene, server->output_layout)) {
+	if (server->scene == NULL || !wlr_scene_attach_output_layout(server->scene, server->output_layout) ||
+			!layout_init(server)) {
 		return server_fail(server, "unable to create the scene graph");
 	}
 
@@ -161,6 +197,12 @@ static bool server_init(struct weft_server *server) {
 	}
 	server->new_xdg_surface.notify = server_handle_new_xdg_surface;
 	wl_signal_add(&server->xdg_shell->events.new_surface, &server->new_xdg_surface);
+	server->xdg_decoration = wlr_xdg_decoration_manager_v1_create(server->wl_display);
+	if (server->xdg_decoration == NULL) {
+		return server_fail(server, "unable to create zxdg_decoration_manager_v1");
+	}
+	server->new_toplevel_decoration.notify = server_handle_new_toplevel_decoration;
+	wl_signal_add(&server->xdg_decoration->events.new_toplevel_decoration, &server->new_toplevel_decoration);
 
 	server->seat = wlr_seat_create(server->wl_display, "seat0");
 	if (server->seat == NULL) {
@@ -171,6 +213,7 @@ static bool server_init(struct weft_server *server) {
 	if (server->screencopy == NULL) {
 		return server_fail(server, "unable to create zwlr_screencopy_manager_v1");
 	}
+	client_add_privileged_global(server, server->screencopy->global);
 
 	/* Outputs of the headless backend appear during wlr_backend_start, so they exist when we report ready. */
 	server->new_output.notify = server_handle_new_output;
@@ -186,6 +229,7 @@ static void server_destroy(struct weft_server *server) {
 	if (server->wl_display == NULL) {
 		return;
 	}
+	server->stopping = true; /* teardown: no re-arranging or events while things disappear */
 	/* Clients first: their surfaces reference the scene, outputs and shell. */
 	wl_display_destroy_clients(server->wl_display);
 	if (server->backend != NULL) {
@@ -201,6 +245,9 @@ static void server_destroy(struct weft_server *server) {
 	if (server->xdg_shell != NULL) {
 		wl_list_remove(&server->new_xdg_surface.link);
 	}
+	if (server->xdg_decoration != NULL) {
+		wl_list_remove(&server->new_toplevel_decoration.link);
+	}
 	if (server->request_source != NULL) {
 		wl_event_source_remove(server->request_source);
 	}
@@ -212,6 +259,7 @@ static void server_destroy(struct weft_server *server) {
 	if (server->renderer != NULL) {
 		wlr_renderer_destroy(server->renderer);
 	}
+	events_finish(server); /* Bun's reader sees end of file */
 }
 
 static void *server_thread_main(void *data) {
@@ -256,6 +304,12 @@ WEFT_API struct weft_compositor *weft_compositor_start(char *error, size_t error
 	wl_list_init(&server->outputs);
 	wl_list_init(&server->views);
 	wl_list_init(&server->clients);
+	wl_list_init(&server->reservations);
+	wl_signal_init(&server->events.focus_changed);
+	wl_signal_init(&server->events.layout_changed);
+	wl_signal_init(&server->events.navigation_gesture);
+	server->event_read_fd = -1;
+	server->event_write_fd = -1;
 	server->state = WEFT_STARTING;
 	server->request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (server->request_fd < 0) {
@@ -290,6 +344,9 @@ WEFT_API struct weft_compositor *weft_compositor_start(char *error, size_t error
 
 fail_close:
 	close(server->request_fd);
+	if (server->event_read_fd >= 0) {
+		close(server->event_read_fd);
+	}
 fail_free:
 	pthread_cond_destroy(&server->cond);
 	pthread_mutex_destroy(&server->lock);
@@ -345,7 +402,82 @@ WEFT_API void weft_compositor_stop(struct weft_compositor *compositor) {
 	pthread_join(server->thread, NULL);
 
 	close(server->request_fd);
+	if (server->event_read_fd >= 0) {
+		close(server->event_read_fd); /* nobody took it */
+	}
 	pthread_cond_destroy(&server->cond);
 	pthread_mutex_destroy(&server->lock);
 	free(server);
+}
+
+WEFT_API int weft_compositor_take_event_fd(struct weft_compositor *compositor) {
+	struct weft_server *server = (struct weft_server *)compositor;
+	pthread_mutex_lock(&server->lock);
+	int fd = server->event_read_fd;
+	server->event_read_fd = -1;
+	pthread_mutex_unlock(&server->lock);
+	return fd >= 0 ? fd : -EBUSY;
+}
+
+/* ---- windows, focus, screenshots (Bun thread → compositor thread) -------------------------------- */
+
+struct buffer_arg {
+	char *buffer;
+	size_t buffer_len;
+};
+
+static int run_list_windows(struct weft_server *server, void *data) {
+	struct buffer_arg *arg = data;
+	return layout_list_windows(server, arg->buffer, arg->buffer_len);
+}
+
+WEFT_API int weft_compositor_list_windows(struct weft_compositor *compositor, char *buffer, size_t buffer_len) {
+	struct buffer_arg arg = { .buffer = buffer, .buffer_len = buffer_len };
+	return server_call_on_thread((struct weft_server *)compositor, run_list_windows, &arg);
+}
+
+static int run_show_session(struct weft_server *server, void *data) {
+	return layout_show_session(server, *(uint64_t *)data);
+}
+
+WEFT_API int weft_compositor_show_session(struct weft_compositor *compositor, uint64_t session_id) {
+	return server_call_on_thread((struct weft_server *)compositor, run_show_session, &session_id);
+}
+
+static int run_close_session(struct weft_server *server, void *data) {
+	return layout_close_session(server, *(uint64_t *)data);
+}
+
+WEFT_API int weft_compositor_close_session(struct weft_compositor *compositor, uint64_t session_id) {
+	return server_call_on_thread((struct weft_server *)compositor, run_close_session, &session_id);
+}
+
+struct screenshot_arg {
+	const char *output_name;
+	uint8_t *pixels;
+	int width, height, stride;
+};
+
+static int run_screenshot(struct weft_server *server, void *data) {
+	struct screenshot_arg *arg = data;
+	return screenshot_output(server, arg->output_name, &arg->pixels, &arg->width, &arg->height, &arg->stride);
+}
+
+WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor, const char *output_name,
+		int32_t *size_out, int32_t *error_out) {
+	struct screenshot_arg arg = { .output_name = output_name };
+	int result = server_call_on_thread((struct weft_server *)compositor, run_screenshot, &arg);
+	if (result < 0) {
+		*error_out = -result;
+		return NULL;
+	}
+	size_out[0] = arg.width;
+	size_out[1] = arg.height;
+	size_out[2] = arg.stride;
+	*error_out = 0;
+	return arg.pixels;
+}
+
+WEFT_API void weft_compositor_free(void *pointer) {
+	free(pointer);
 }

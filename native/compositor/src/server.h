@@ -19,17 +19,25 @@
 #include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_screencopy_v1.h>
 #include <wlr/types/wlr_seat.h>
+#include <wlr/types/wlr_xdg_decoration_v1.h>
 #include <wlr/types/wlr_xdg_shell.h>
 
 #include "weft-compositor.h"
+
+struct weft_server;
+struct weft_view;
 
 /* A call from Bun waiting for the compositor thread (it lives on the caller's stack until done). */
 enum weft_request_kind {
 	WEFT_REQUEST_OPEN_CLIENT,
 	WEFT_REQUEST_LIST_OUTPUTS,
 	WEFT_REQUEST_CLIENT_COUNT,
+	WEFT_REQUEST_CALL, /* run call.fn(server, call.arg) on the compositor thread */
 	WEFT_REQUEST_STOP,
 };
+
+/* A function a module runs on the compositor thread for Bun (server_call_on_thread). Returns >= 0 or -errno. */
+typedef int (*weft_thread_fn)(struct weft_server *server, void *arg);
 
 struct weft_request {
 	enum weft_request_kind kind;
@@ -43,10 +51,20 @@ struct weft_request {
 			char *buffer;
 			size_t buffer_len;
 		} list_outputs;
+		struct {
+			weft_thread_fn fn;
+			void *arg;
+		} call;
 	};
 	int result;
 	bool done;
 	struct wl_list link; /* weft_server.requests */
+};
+
+/* A rectangle a shell surface keeps for itself at an output edge (zweft panel, layer-shell exclusive zone). */
+struct weft_reservation {
+	struct wlr_box box; /* layout coordinates; only a strip spanning a whole output edge reserves space */
+	struct wl_list link; /* weft_server.reservations */
 };
 
 struct weft_server {
@@ -56,13 +74,19 @@ struct weft_server {
 	pthread_cond_t cond;
 	struct wl_list requests; /* weft_request.link, guarded by lock */
 	bool accepting;          /* false once stop began: new requests fail with -ESHUTDOWN */
+	bool stopping;           /* teardown running on the compositor thread: no layout work, no events */
 	enum { WEFT_STARTING, WEFT_RUNNING, WEFT_FAILED } state;
 	char start_error[256];
 	int request_fd;
 	struct wl_event_source *request_source;
 
+	/* Events to Bun: lines written by the compositor thread, read by Bun (events.c). */
+	int event_read_fd, event_write_fd;
+	uint64_t events_dropped; /* lines that did not fit into the pipe (Bun not reading) */
+
 	struct wl_display *wl_display;
 	struct wlr_backend *backend;
+	struct wlr_backend *headless_backend; /* the headless part of the backend, NULL on a real seat or nested */
 	struct wlr_renderer *renderer;
 	struct wlr_allocator *allocator;
 	struct wlr_compositor *compositor;
@@ -70,17 +94,56 @@ struct weft_server {
 	struct wlr_scene *scene;
 	struct wlr_seat *seat;
 
+	/*
+	 * The scene, bottom to top (layout.c): layer-shell background; the shell's own toplevels (full output);
+	 * application toplevels (the application area, only the shown session's enabled); panels (zweft panel
+	 * surfaces, layer-shell top); overlays (zweft overlay surfaces, layer-shell overlay).
+	 */
+	struct wlr_scene_tree *layer_background, *layer_shell, *layer_apps, *layer_panels, *layer_overlay;
+
 	struct wlr_xdg_shell *xdg_shell;
 	struct wl_listener new_xdg_surface;
-	struct wl_list views; /* weft_view.link */
+	struct wlr_xdg_decoration_manager_v1 *xdg_decoration;
+	struct wl_listener new_toplevel_decoration;
+	struct wl_list views; /* weft_view.link, most recently focused first */
+	uint32_t next_view_id;
+
+	/* Layout state (layout.c). */
+	struct wl_list reservations; /* weft_reservation.link */
+	struct wlr_box app_area;     /* the application area in layout coordinates: first output minus reservations */
+	uint64_t shown_session;      /* the session whose toplevels fill the application area; 0: none (home) */
+	struct weft_view *focused_view; /* has keyboard focus; NULL when none */
 
 	/* Privileged: only shell-role clients see these globals (client.c: client_global_filter). */
 	struct wlr_screencopy_manager_v1 *screencopy;
+#define WEFT_MAX_PRIVILEGED_GLOBALS 8
+	const struct wl_global *privileged_globals[WEFT_MAX_PRIVILEGED_GLOBALS];
+	size_t privileged_global_count;
 
 	struct wl_list outputs; /* weft_output.link */
 	struct wl_listener new_output;
 
 	struct wl_list clients; /* weft_client.link */
+
+	/* Signals other modules listen to (all emitted on the compositor thread). */
+	struct {
+		struct wl_signal focus_changed;      /* data: struct weft_view * (NULL: nothing focused) */
+		struct wl_signal layout_changed;     /* outputs or reservations changed; data: NULL */
+		struct wl_signal navigation_gesture; /* data: struct weft_gesture * */
+	} events;
+};
+
+/* A recognised navigation gesture (a 3+-finger swipe, or its keyboard shortcut on headless). */
+enum weft_gesture_type {
+	WEFT_GESTURE_SWIPE = 0,
+	WEFT_GESTURE_PINCH = 1,
+	WEFT_GESTURE_HOLD = 2,
+};
+
+struct weft_gesture {
+	enum weft_gesture_type type;
+	uint32_t fingers;
+	double dx, dy; /* total displacement in logical pixels */
 };
 
 /* One wl_client we created for Bun, with the role and session it was opened for. */
@@ -101,30 +164,76 @@ struct weft_output {
 	struct wl_list link; /* weft_server.outputs */
 };
 
-/* An xdg toplevel and its scene node. */
+/* An xdg toplevel: a window of a session, with its place in the layout (layout.c). */
 struct weft_view {
 	struct weft_server *server;
+	uint32_t id;                /* stable for the view's life, never reused while the compositor runs */
 	struct wlr_xdg_surface *xdg_surface;
 	struct wlr_scene_node *scene_node;
-	struct weft_client *client; /* NULL only for a client we did not create, which cannot happen today */
-	bool initial_configure_set;
+	struct weft_client *client; /* who made it: role and session */
+	struct wlr_box geometry;    /* where the layout put it, layout coordinates */
+	struct wlr_scene_tree *tree; /* ours: enabled only while the view's session is shown; data = the view */
+	struct wlr_box configured;  /* the size last sent in a configure (0x0: none yet) */
+	bool initial_commit_seen;   /* the client asked for its first configure: we may configure it now */
+	bool mapped;
+	bool announced;             /* window-mapped was sent to Bun (so window-closed is owed) */
 	struct wl_listener commit;
 	struct wl_listener map;
+	struct wl_listener unmap;
 	struct wl_listener destroy;
+	struct wl_listener request_maximize;
+	struct wl_listener request_fullscreen;
+	struct wl_listener set_title;
+	struct wl_listener set_app_id;
 	struct wl_list link; /* weft_server.views */
 };
+
+/* server.c: runs fn on the compositor thread and returns its result (-ESHUTDOWN once stopping). Bun thread only. */
+int server_call_on_thread(struct weft_server *server, weft_thread_fn fn, void *arg);
 
 /* client.c */
 void client_install_global_filter(struct weft_server *server);
 int client_open(struct weft_server *server, int fd, enum weft_role role, uint64_t session_id);
 struct weft_client *client_from_wl_client(struct wl_client *wl_client);
+/* Registers a global only shell-role clients may see and bind (the filter consults this list). */
+void client_add_privileged_global(struct weft_server *server, const struct wl_global *global);
 
 /* output.c */
 void server_handle_new_output(struct wl_listener *listener, void *data);
 int output_list(struct weft_server *server, char *buffer, size_t buffer_len);
 bool output_first_box(struct weft_server *server, struct wlr_box *box);
+struct weft_output *output_by_name(struct weft_server *server, const char *name); /* NULL/"" = first output */
 
-/* view.c */
+/* events.c: one line per event, fields separated by tabs; text fields are cleaned with event_text. */
+bool events_init(struct weft_server *server);
+void events_finish(struct weft_server *server);
+void event_emit(struct weft_server *server, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* Copies src into dst (dst_len bytes) with tabs, newlines and other control characters replaced by spaces. */
+const char *event_text(char *dst, size_t dst_len, const char *src);
+
+/* layout.c */
+bool layout_init(struct weft_server *server);
 void server_handle_new_xdg_surface(struct wl_listener *listener, void *data);
+void server_handle_new_toplevel_decoration(struct wl_listener *listener, void *data);
+/* Recomputes the application area and places every view (after output or reservation changes). */
+void layout_arrange(struct weft_server *server);
+/* Gives view keyboard focus (NULL: none), raises it, shows its session in the application area. */
+void layout_focus_view(struct weft_server *server, struct weft_view *view);
+/* Shows session in the application area and focuses its top window; 0 = home (the shell). -ENOENT: no window. */
+int layout_show_session(struct weft_server *server, uint64_t session);
+/* The view whose scene node contains the surface at (lx, ly), if any, and that surface with local coordinates. */
+struct weft_view *layout_view_at(struct weft_server *server, double lx, double ly,
+	struct wlr_surface **surface, double *sx, double *sy);
+/* The session's window ids etc. for Bun: one line per view (see weft-compositor.h). */
+int layout_list_windows(struct weft_server *server, char *buffer, size_t buffer_len);
+/* Asks every toplevel of session to close; returns how many were asked. */
+int layout_close_session(struct weft_server *server, uint64_t session);
+/* A navigation gesture was recognised: tell Bun and the zweft shell windows (events.navigation_gesture). */
+void layout_navigation_gesture(struct weft_server *server, const struct weft_gesture *gesture);
+/* The application area changed because a reservation was added, moved or removed. */
+void layout_reservations_changed(struct weft_server *server);
+
+/* screenshot.c */
+int screenshot_output(struct weft_server *server, const char *output_name, uint8_t **pixels, int *width, int *height, int *stride);
 
 #endif

@@ -56,6 +56,36 @@ WEFT_API int weft_compositor_list_outputs(struct weft_compositor *compositor, ch
 WEFT_API int weft_compositor_client_count(struct weft_compositor *compositor);
 
 /*
+ * The read end of the event pipe: one text line per event (events.c lists them), tab-separated. The caller
+ * owns it after this call (read it until end of file, which comes after stop()); a second call gets -EBUSY.
+ */
+WEFT_API int weft_compositor_take_event_fd(struct weft_compositor *compositor);
+
+/*
+ * Writes one line per mapped window, most recently focused first:
+ * "id\tsession\trole\tapp_id\ttitle\tx\ty\twidth\theight\tfocused\n" (text fields without tabs or
+ * newlines). Returns the length, -ERANGE when buffer is too small, -ESHUTDOWN once stopping.
+ */
+WEFT_API int weft_compositor_list_windows(struct weft_compositor *compositor, char *buffer, size_t buffer_len);
+
+/* Shows session_id in the application area and focuses its top window (0: home, the shell). -ENOENT: no window. */
+WEFT_API int weft_compositor_show_session(struct weft_compositor *compositor, uint64_t session_id);
+
+/* Asks every toplevel of session_id to close (xdg_toplevel.close); returns how many were asked. */
+WEFT_API int weft_compositor_close_session(struct weft_compositor *compositor, uint64_t session_id);
+
+/*
+ * Renders output_name ("" or NULL: the first output) and returns its pixels, little-endian ARGB8888 rows
+ * (size_out: width, height, stride), to be released with weft_compositor_free; NULL with *error_out = errno
+ * (ENOENT: no such output).
+ */
+WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor, const char *output_name,
+	int32_t *size_out, int32_t *error_out);
+
+/* Releases memory the library returned. */
+WEFT_API void weft_compositor_free(void *pointer);
+
+/*
  * Disconnects every client, destroys the display and the backend, joins the thread and frees the handle.
  */
 WEFT_API void weft_compositor_stop(struct weft_compositor *compositor);

@@ -1,0 +1,260 @@
+/**
+ * Test world for the compositor: the real weft-compositor service (main.ts, headless wlroots, pixman) on a
+ * private dbus-daemon, plus helpers to start real Wayland clients (Debian's wayland-info, weston-simple-shm,
+ * weston-terminal, wl-clipboard, our protocol test client) on connections handed out by OpenClient, wait for
+ * signals, and read screenshots back as pixels.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inflateSync } from "node:zlib";
+import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
+import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
+import type { Pixels } from "./native.ts";
+
+export interface CompositorWorldOptions {
+  /** Extra environment for the service (WEFT_COMPOSITOR_TEST_INPUT, WEFT_COMPOSITOR_LOG, …). */
+  env?: Record<string, string>;
+}
+
+export interface WindowRow {
+  id: number;
+  session: bigint;
+  role: string;
+  appId: string;
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}
+
+export interface SpawnedClient {
+  process: Bun.Subprocess<"ignore" | "pipe", "pipe", "pipe">;
+  /** stdout and stderr, complete once the process exited. */
+  output: Promise<{ stdout: string; stderr: string }>;
+  kill(): Promise<void>;
+}
+
+export class CompositorWorld {
+  readonly #cleanup: (() => Promise<void> | void)[] = [];
+  readonly clients: SpawnedClient[] = [];
+
+  private constructor(
+    readonly bus: PrivateBus,
+    readonly client: BusConnection,
+    readonly service: Bun.Subprocess<"ignore", "ignore", "pipe">,
+    readonly serviceLog: Promise<string>,
+    readonly runtimeDir: string,
+  ) {}
+
+  static async start(options: CompositorWorldOptions = {}): Promise<CompositorWorld> {
+    const bus = await startPrivateBus();
+    let client: BusConnection | undefined;
+    let service: Bun.Subprocess<"ignore", "ignore", "pipe"> | undefined;
+    const runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
+    try {
+      client = await connectBus({ address: bus.address });
+      service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
+        env: {
+          ...process.env,
+          WEFT_BUS_ADDRESS: bus.address,
+          WLR_BACKENDS: "headless",
+          WLR_RENDERER: "pixman",
+          XDG_RUNTIME_DIR: runtimeDir,
+          WAYLAND_DISPLAY: "",
+          DISPLAY: "",
+          ...options.env,
+        },
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      const world = new CompositorWorld(bus, client, service, new Response(service.stderr).text(), runtimeDir);
+      await world.#waitForName(15_000);
+      return world;
+    } catch (error) {
+      service?.kill("SIGKILL");
+      await service?.exited;
+      client?.close();
+      await bus.close();
+      rmSync(runtimeDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async #waitForName(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.client.nameHasOwner(COMPOSITOR_NAME))) {
+      if (this.service.exitCode !== null) throw new Error(`weft-compositor exited ${this.service.exitCode}: ${await this.serviceLog}`);
+      if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${COMPOSITOR_NAME} in ${timeoutMs} ms`);
+      await Bun.sleep(50);
+    }
+  }
+
+  call(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
+    return this.client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
+  }
+
+  /** Calls `member` on another interface of the compositor's object (the test input interface, …). */
+  callInterface(iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
+    return this.client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: iface, member, signature, body });
+  }
+
+  async openClient(role: "shell" | "application", sessionId: bigint): Promise<number> {
+    const [fd] = (await this.call("OpenClient", "st", [role, sessionId])) as [number];
+    return fd;
+  }
+
+  /**
+   * Starts `argv` as a Wayland client of session `sessionId` with `role`: the connection is the child's fd 3
+   * (WAYLAND_SOCKET=3). The world kills it at close if it still runs.
+   */
+  async spawnClient(
+    argv: string[],
+    role: "shell" | "application",
+    sessionId: bigint,
+    options: { env?: Record<string, string>; stdin?: "ignore" | "pipe"; cwd?: string } = {},
+  ): Promise<SpawnedClient> {
+    const fd = await this.openClient(role, sessionId);
+    const child = Bun.spawn(argv, {
+      env: { ...process.env, XDG_RUNTIME_DIR: this.runtimeDir, WAYLAND_SOCKET: "3", WAYLAND_DISPLAY: "", DISPLAY: "", ...options.env },
+      stdio: [options.stdin ?? "ignore", "pipe", "pipe", fd],
+      cwd: options.cwd,
+    }) as Bun.Subprocess<"ignore" | "pipe", "pipe", "pipe">;
+    closeFd(fd); // the child holds it; ours would keep the connection up after the child is gone
+    const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]).then(([stdout, stderr]) => ({
+      stdout,
+      stderr,
+    }));
+    const spawned: SpawnedClient = {
+      process: child,
+      output,
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await child.exited;
+      },
+    };
+    this.clients.push(spawned);
+    return spawned;
+  }
+
+  async listWindows(): Promise<WindowRow[]> {
+    const [rows] = (await this.call("ListWindows")) as [unknown[][]];
+    return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
+      id: id as number,
+      session: session as bigint,
+      role: role as string,
+      appId: appId as string,
+      title: title as string,
+      x: x as number,
+      y: y as number,
+      width: width as number,
+      height: height as number,
+      focused: focused as boolean,
+    }));
+  }
+
+  /** Polls ListWindows until `predicate` holds (the compositor's own answers; no fixed sleeps). */
+  async waitForWindows(predicate: (windows: WindowRow[]) => boolean, what: string, timeoutMs = 20_000): Promise<WindowRow[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const windows = await this.listWindows();
+      if (predicate(windows)) return windows;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; windows: ${JSON.stringify(windows, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      await Bun.sleep(25);
+    }
+  }
+
+  /** Subscribes to a Compositor1 signal, collecting bodies; `next(predicate)` waits for a matching one. */
+  async collectSignals(member: string): Promise<{ received: unknown[][]; next(predicate?: (body: unknown[]) => boolean, timeoutMs?: number): Promise<unknown[]>; stop(): Promise<void> }> {
+    const received: unknown[][] = [];
+    const waiters: { predicate: (body: unknown[]) => boolean; resolve: (body: unknown[]) => void }[] = [];
+    const subscription = await this.client.subscribeSignal({ interface: COMPOSITOR_INTERFACE, path: COMPOSITOR_PATH, member }, (body) => {
+      received.push(body);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(body)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(body);
+        }
+      }
+    });
+    return {
+      received,
+      next: (predicate = () => true, timeoutMs = 20_000) => {
+        const already = received.find(predicate);
+        if (already) return Promise.resolve(already);
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${member} signal matched in ${timeoutMs} ms; got ${received.length}`)), timeoutMs);
+          waiters.push({ predicate, resolve: (body) => (clearTimeout(timer), resolve(body)) });
+        });
+      },
+      stop: () => subscription.close(),
+    };
+  }
+
+  /** Compositor1.Screenshot, decoded. */
+  async screenshot(output = ""): Promise<Pixels> {
+    const [png] = (await this.call("Screenshot", "s", [output])) as [Uint8Array];
+    return decodeOwnPng(png);
+  }
+
+  defer(fn: () => Promise<void> | void): void {
+    this.#cleanup.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.#cleanup.reverse()) await fn();
+    for (const spawned of this.clients) await spawned.kill();
+    if (this.service.exitCode === null) {
+      this.service.kill("SIGKILL");
+      await this.service.exited;
+    }
+    this.client.close();
+    await this.bus.close();
+    rmSync(this.runtimeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Decodes the PNGs png.ts writes (8-bit RGB, filter 0 on every row) back into pixels, in the compositor's
+ * B, G, R, A byte order. Not a general PNG decoder: anything else is an error.
+ */
+export function decodeOwnPng(png: Uint8Array): Pixels {
+  const bytes = Buffer.from(png);
+  if (bytes.readUInt32BE(0) !== 0x89504e47) throw new Error("not a PNG");
+  let offset = 8;
+  let width = 0;
+  let height = 0;
+  const idat: Buffer[] = [];
+  while (offset < bytes.length) {
+    const length = bytes.readUInt32BE(offset);
+    const type = bytes.toString("latin1", offset + 4, offset + 8);
+    const data = bytes.subarray(offset + 8, offset + 8 + length);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      if (data[8] !== 8 || data[9] !== 2) throw new Error("only 8-bit RGB PNGs are decoded here");
+    } else if (type === "IDAT") idat.push(data);
+    offset += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * 4;
+  const out = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 3);
+    if (raw[row] !== 0) throw new Error("only filter type 0 is decoded here");
+    for (let x = 0; x < width; x++) {
+      const i = row + 1 + x * 3;
+      const o = y * stride + x * 4;
+      out[o] = raw[i + 2]!;
+      out[o + 1] = raw[i + 1]!;
+      out[o + 2] = raw[i]!;
+      out[o + 3] = 255;
+    }
+  }
+  return { width, height, stride, data: out };
+}
