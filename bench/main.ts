@@ -16,6 +16,7 @@ const benches: Bench[] = [
   { name: "D-Bus round trip", run: async () => (await import("../services/common/bus/bench.ts")).benchBus() },
   { name: "wasmtime host call", run: async () => (await import("../services/runtime/wasmtime/bench.ts")).benchHostCall() },
   { name: "runtime", run: async () => (await import("../services/runtime/bench.ts")).benchRuntime() },
+  { name: "compositor", run: async () => (await import("../services/compositor/bench.ts")).benchCompositor() },
 ];
 
 const only = process.argv[2];

@@ -99,7 +99,9 @@ if [[ -n ${WEFT_COMPOSITOR_LIB:-} ]]; then
   [[ -f $WEFT_COMPOSITOR_LIB ]] || { say "WEFT_COMPOSITOR_LIB=$WEFT_COMPOSITOR_LIB does not exist"; exit 1; }
 else
   compositor_build=native/compositor/target
-  compositor_sum=$(cat native/compositor/meson.build native/compositor/src/* | sha256sum | cut -d' ' -f1)
+  # Every source (library, tools) and the Wayland protocol XML in protocol/ it generates code from.
+  compositor_sum=$(find native/compositor -path native/compositor/target -prune -o -type f -print | LC_ALL=C sort |
+    cat - <(ls protocol/*.xml 2>/dev/null) | xargs cat | sha256sum | cut -d' ' -f1)
   compositor_stamp=$compositor_build/.weft-built
   if ! [[ -f $compositor_build/libweft-compositor.so ]] || [[ $(cat "$compositor_stamp" 2>/dev/null) != "$compositor_sum" ]]; then
     say "building libweft-compositor.so (meson + ninja)"
