@@ -33,3 +33,25 @@ test("the native compositor starts, serves, forgets departed clients and stops, 
     rmSync(runtimeDir, { recursive: true, force: true });
   }
 });
+
+test("100 real clients mapping a window and dying leave no client, no window and a flat C heap", async () => {
+  const runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
+  try {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "window-cycles-fixture.ts")], {
+      env: { ...process.env, WLR_BACKENDS: "headless", WLR_RENDERER: "pixman", XDG_RUNTIME_DIR: runtimeDir, WAYLAND_DISPLAY: "", DISPLAY: "" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    clearTimeout(timer);
+    expect({ exitCode, stderr: exitCode === 0 ? "" : stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const observed = JSON.parse(stdout) as { cycles: number; heapBefore: number; heapAfter: number; clients: number; windows: number; mapped: number; closed: number };
+    expect(observed).toMatchObject({ clients: 0, windows: 0, mapped: 110, closed: 110 });
+    // A leaked client, surface or view per cycle would be several KiB each: 100 of them stand out above 256 KiB.
+    expect(observed.heapAfter - observed.heapBefore).toBeLessThan(256 * 1024);
+  } finally {
+    rmSync(runtimeDir, { recursive: true, force: true });
+  }
+}, 120_000);

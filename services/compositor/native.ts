@@ -41,6 +41,7 @@ const symbols = {
   weft_compositor_close_session: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   weft_compositor_screenshot: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.ptr },
   weft_compositor_free: { args: [FFIType.ptr], returns: FFIType.void },
+  weft_compositor_heap_bytes: { args: [], returns: FFIType.u64 },
   weft_compositor_stop: { args: [FFIType.ptr], returns: FFIType.void },
 } as const;
 
@@ -218,6 +219,11 @@ export class NativeCompositor {
     const fd = this.#lib.weft_compositor_take_event_fd(this.#live());
     if (fd < 0) throw new CompositorError(`the event pipe was already taken (errno ${-fd})`, -fd);
     return fd;
+  }
+
+  /** Bytes of the C heap in use in this process (glibc's count): for leak checks. */
+  heapBytes(): number {
+    return Number(this.#lib.weft_compositor_heap_bytes());
   }
 
   /** Number of connected clients. */

@@ -3,6 +3,7 @@
  * talks through, and teardown in reverse. See weft-compositor.h for the threading picture.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -480,4 +481,10 @@ WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor,
 
 WEFT_API void weft_compositor_free(void *pointer) {
 	free(pointer);
+}
+
+WEFT_API uint64_t weft_compositor_heap_bytes(void) {
+	/* glibc's count of bytes in use (wlroots and libwayland allocate with malloc; Bun's own heap is separate). */
+	struct mallinfo2 info = mallinfo2();
+	return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
 }

@@ -82,6 +82,9 @@ WEFT_API int weft_compositor_close_session(struct weft_compositor *compositor, u
 WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor, const char *output_name,
 	int32_t *size_out, int32_t *error_out);
 
+/* Bytes of the C heap in use, process-wide (glibc mallinfo2): leak checks in tests and benchmarks. */
+WEFT_API uint64_t weft_compositor_heap_bytes(void);
+
 /* Releases memory the library returned. */
 WEFT_API void weft_compositor_free(void *pointer);
 
