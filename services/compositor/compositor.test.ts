@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, contractPath, isBusError, type BusConnection } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { NotifyListener } from "../appd/notify-listener.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
 
 const PRIVILEGED = "zwlr_screencopy_manager_v1";
@@ -18,6 +19,7 @@ let client: BusConnection;
 let runtimeDir: string;
 let service: Bun.Subprocess<"ignore", "ignore", "pipe">;
 let serviceLog: Promise<string>;
+let notifications: NotifyListener;
 
 function call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
   return client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
@@ -55,6 +57,7 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   client = await connectBus({ address: bus.address });
   runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
+  notifications = new NotifyListener(join(runtimeDir, "notify"));
   service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
     env: {
       ...process.env,
@@ -64,6 +67,7 @@ beforeAll(async () => {
       XDG_RUNTIME_DIR: runtimeDir,
       WAYLAND_DISPLAY: "",
       DISPLAY: "",
+      NOTIFY_SOCKET: notifications.address,
     },
     stdin: "ignore",
     stdout: "ignore",
@@ -79,6 +83,7 @@ afterAll(async () => {
     await service.exited;
   }
   client?.close();
+  notifications?.close();
   await bus?.close();
   rmSync(runtimeDir, { recursive: true, force: true });
 });
@@ -91,6 +96,11 @@ describe("org.weft.Compositor1", () => {
       path: COMPOSITOR_PATH,
       contract: contractPath(COMPOSITOR_INTERFACE),
     });
+  });
+
+  test("systemd hears READY=1 once the outputs exist and the name is owned", async () => {
+    await notifications.waitFor("READY=1");
+    expect(notifications.drain()).toEqual(["READY=1"]);
   });
 
   test("ListOutputs shows the headless output", async () => {
@@ -154,6 +164,7 @@ describe("org.weft.Compositor1", () => {
     const log = await serviceLog;
     expect(exitCode).toBe(0);
     expect(log).toContain("compositor stopped");
+    expect(notifications.drain()).toEqual(["READY=1", "STOPPING=1"]);
     expect(await client.nameHasOwner(COMPOSITOR_NAME)).toBe(false);
   });
 });

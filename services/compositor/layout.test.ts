@@ -170,3 +170,16 @@ async function pollScreenshot(done: (shot: Awaited<ReturnType<CompositorWorld["s
     await Bun.sleep(30);
   }
 }
+
+describe("stopping", () => {
+  test("SIGTERM with windows mapped: the service exits 0 and its clients lose their connection", async () => {
+    const a = await app(71n);
+    const shell = await app(1n, "shell");
+    world.service.kill("SIGTERM");
+    expect(await world.service.exited).toBe(0);
+    // weston-simple-shm exits when the display connection ends.
+    const codes = await Promise.all([a.client.process.exited, shell.client.process.exited]);
+    expect(codes.every((code) => typeof code === "number")).toBe(true);
+    expect(await world.serviceLog).toContain("compositor stopped");
+  });
+});
