@@ -13,10 +13,12 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check;
 # libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun);
 # the compositor: wlroots 0.15 (Debian 12's only one), libwayland-dev (with wayland-scanner), wayland-protocols,
-# pixman, meson, ninja, pkg-config, gcc; its tests run real clients: wayland-info (wayland-utils), weston-simple-shm and
-# weston-terminal (weston), wl-copy/wl-paste (wl-clipboard), and an X server for the nested backend (xvfb).
+# pixman, meson, ninja, pkg-config, gcc; input: libxkbcommon-dev (keymaps) and xkb-data. Its tests run real clients:
+# wayland-info (wayland-utils), weston-simple-shm and weston-terminal (weston), wl-copy/wl-paste (wl-clipboard),
+# swaybg (layer-shell), and an X server for the nested backend (xvfb).
 apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
-  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils weston wl-clipboard xvfb)
+  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc
+  libxkbcommon-dev xkb-data wayland-utils weston wl-clipboard swaybg xvfb)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -8,6 +8,8 @@
  * The backend is wlr_backend_autocreate's: WLR_BACKENDS=headless in CI and the demo (one 1280x720 output),
  * x11/wayland nested on a developer's desktop, DRM/KMS on a seat. WLR_RENDERER=pixman without a GPU.
  * WEFT_COMPOSITOR_LOG=info|debug raises wlroots' log level (errors only by default).
+ * org.weft.Compositor1.TestInput (synthetic input) is exported on a headless-only backend, or with
+ * WEFT_COMPOSITOR_TEST_INPUT=1 when the backend has a headless part (test-input.ts).
  *
  * start() acquires, in order: the bus; the native compositor (its outputs exist when it returns); the
  * interface at /org/weft/Compositor1; the name org.weft.Compositor1; then tells systemd READY=1. Each failure
@@ -24,6 +26,7 @@ import type { Logger } from "../common/log.ts";
 import { readEvents } from "./events.ts";
 import { COMPOSITOR_NAME, emitCompositorEvent, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";
+import { exportTestInputIfAllowed } from "./test-input.ts";
 
 /** Starts the compositor; resolves with the reason it stopped. */
 async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
@@ -39,6 +42,9 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
 
   const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor));
   cleanup.defer(() => service.unexport());
+  // Synthetic input only where no human input exists, or when asked for (test-input.ts says why).
+  const testInput = await startStep("cannot set up test input", () => exportTestInputIfAllowed(bus, compositor, log, process.env));
+  if (testInput !== null) cleanup.defer(() => testInput.unexport());
   // Events become signals in order; the pipe ends when the compositor thread is gone (after close()).
   readEvents(compositor.takeEventFd(), (event) => emitCompositorEvent(service, event)).catch((error) =>
     log.error("reading compositor events failed", { error: String(error) }),

@@ -42,6 +42,14 @@ const symbols = {
   weft_compositor_screenshot: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.ptr },
   weft_compositor_free: { args: [FFIType.ptr], returns: FFIType.void },
   weft_compositor_heap_bytes: { args: [], returns: FFIType.u64 },
+  weft_compositor_backend_is_headless: { args: [FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_test_input_enable: { args: [FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_test_pointer_move: { args: [FFIType.ptr, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
+  weft_compositor_test_pointer_button: { args: [FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  weft_compositor_test_click: { args: [FFIType.ptr, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
+  weft_compositor_test_key: { args: [FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  weft_compositor_test_type_text: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  weft_compositor_test_swipe: { args: [FFIType.ptr, FFIType.u32, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
   weft_compositor_stop: { args: [FFIType.ptr], returns: FFIType.void },
 } as const;
 
@@ -225,6 +233,34 @@ export class NativeCompositor {
   heapBytes(): number {
     return Number(this.#lib.weft_compositor_heap_bytes());
   }
+
+  /** True when every part of the backend is headless: no real input device can exist (test-input.ts). */
+  backendIsHeadless(): boolean {
+    const result = this.#lib.weft_compositor_backend_is_headless(this.#live());
+    if (result < 0) throw new CompositorError(`cannot ask for the backend (errno ${-result})`, -result);
+    return result === 1;
+  }
+
+  /**
+   * The test-only input devices (input.c): a virtual keyboard and pointer on the headless backend. Every call
+   * returns 0 or -errno as the library does (weft-compositor.h lists them); test-input.ts turns them into bus
+   * errors. `enable` must succeed before the others do anything but -EPERM.
+   */
+  readonly testInput = {
+    enable: (): number => this.#lib.weft_compositor_test_input_enable(this.#live()),
+    pointerMove: (x: number, y: number): number => this.#lib.weft_compositor_test_pointer_move(this.#live(), x, y),
+    pointerButton: (button: number, pressed: boolean): number =>
+      this.#lib.weft_compositor_test_pointer_button(this.#live(), button, pressed ? 1 : 0),
+    click: (x: number, y: number): number => this.#lib.weft_compositor_test_click(this.#live(), x, y),
+    key: (keycode: number, pressed: boolean): number => this.#lib.weft_compositor_test_key(this.#live(), keycode, pressed ? 1 : 0),
+    /** `badOffset`: the byte offset (in UTF-8) of the first character the keymap cannot type, -1 when none. */
+    typeText: (text: string): { result: number; badOffset: number } => {
+      const badOffset = new Int32Array(1);
+      const result = this.#lib.weft_compositor_test_type_text(this.#live(), Buffer.from(`${text}\0`, "utf8"), badOffset);
+      return { result, badOffset: badOffset[0]! };
+    },
+    swipe: (fingers: number, dx: number, dy: number): number => this.#lib.weft_compositor_test_swipe(this.#live(), fingers, dx, dy),
+  };
 
   /** Number of connected clients. */
   clientCount(): number {

@@ -17,6 +17,8 @@ import type { Pixels } from "./native.ts";
 export interface CompositorWorldOptions {
   /** Extra environment for the service (WEFT_COMPOSITOR_TEST_INPUT, WEFT_COMPOSITOR_LOG, …). */
   env?: Record<string, string>;
+  /** A Wayland connection for a nested backend (WLR_BACKENDS=wayland): given to the service as fd 3, WAYLAND_SOCKET=3. */
+  waylandSocket?: number;
 }
 
 export interface WindowRow {
@@ -68,11 +70,10 @@ export class CompositorWorld {
           WAYLAND_DISPLAY: "",
           DISPLAY: "",
           ...options.env,
+          ...(options.waylandSocket !== undefined ? { WAYLAND_SOCKET: "3" } : {}),
         },
-        stdin: "ignore",
-        stdout: "ignore",
-        stderr: "pipe",
-      });
+        stdio: ["ignore", "ignore", "pipe", ...(options.waylandSocket !== undefined ? [options.waylandSocket] : [])],
+      }) as Bun.Subprocess<"ignore", "ignore", "pipe">;
       const world = new CompositorWorld(bus, client, service, new Response(service.stderr).text(), runtimeDir);
       await world.#waitForName(15_000);
       return world;
@@ -102,6 +103,11 @@ export class CompositorWorld {
   /** Calls `member` on another interface of the compositor's object (the test input interface, …). */
   callInterface(iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
     return this.client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: iface, member, signature, body });
+  }
+
+  /** Calls `member` of org.weft.Compositor1.TestInput (exported when test input is on: test-input.ts). */
+  testInput(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
+    return this.callInterface("org.weft.Compositor1.TestInput", member, signature, body);
   }
 
   async openClient(role: "shell" | "application", sessionId: bigint): Promise<number> {

@@ -210,6 +210,11 @@ static bool server_init(struct weft_server *server) {
 		return server_fail(server, "unable to create the seat");
 	}
 
+	if (!input_init(server)) {
+		return server_fail(server, "unable to set up input (the XKB keymap, the cursor or zwp_pointer_gestures_v1): "
+			"check XKB_DEFAULT_LAYOUT and that xkb-data is installed");
+	}
+
 	server->screencopy = wlr_screencopy_manager_v1_create(server->wl_display);
 	if (server->screencopy == NULL) {
 		return server_fail(server, "unable to create zwlr_screencopy_manager_v1");
@@ -233,6 +238,7 @@ static void server_destroy(struct weft_server *server) {
 	server->stopping = true; /* teardown: no re-arranging or events while things disappear */
 	/* Clients first: their surfaces reference the scene, outputs and shell. */
 	wl_display_destroy_clients(server->wl_display);
+	input_finish(server); /* our listeners leave the input devices before the backend destroys them */
 	if (server->backend != NULL) {
 		/* Destroys the outputs (output_handle_destroy runs for each). */
 		wlr_backend_destroy(server->backend);

@@ -26,6 +26,7 @@
 
 struct weft_server;
 struct weft_view;
+struct weft_input;
 
 /* A call from Bun waiting for the compositor thread (it lives on the caller's stack until done). */
 enum weft_request_kind {
@@ -124,6 +125,9 @@ struct weft_server {
 	struct wl_listener new_output;
 
 	struct wl_list clients; /* weft_client.link */
+
+	/* Keyboards, pointers, the cursor and the test input devices (input.c). */
+	struct weft_input *input;
 
 	/* Signals other modules listen to (all emitted on the compositor thread). */
 	struct {
@@ -232,6 +236,10 @@ int layout_close_session(struct weft_server *server, uint64_t session);
 void layout_navigation_gesture(struct weft_server *server, const struct weft_gesture *gesture);
 /* The application area changed because a reservation was added, moved or removed. */
 void layout_reservations_changed(struct weft_server *server);
+
+/* input.c: before wlr_backend_start (devices arrive through new_input); finish before the backend is destroyed. */
+bool input_init(struct weft_server *server);
+void input_finish(struct weft_server *server);
 
 /* screenshot.c */
 int screenshot_output(struct weft_server *server, const char *output_name, uint8_t **pixels, int *width, int *height, int *stride);

@@ -84,6 +84,34 @@ WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor,
 
 /* Bytes of the C heap in use, process-wide (glibc mallinfo2): leak checks in tests and benchmarks. */
 WEFT_API uint64_t weft_compositor_heap_bytes(void);
+/*
+ * Test input (input.c): a virtual keyboard and pointer on the headless backend, for tests and scripted demos.
+ * Bun enables it only on a headless-only backend or when WEFT_COMPOSITOR_TEST_INPUT=1 (services/compositor/
+ * test-input.ts says why). Every test function returns 0 or -errno: -EPERM before test_input_enable succeeded,
+ * -EINVAL for a NaN/infinite coordinate, a keycode the keymap has no key for, a button outside BTN_MISC..
+ * BTN_GEAR_UP or fingers outside 1..10, -ESHUTDOWN once stopping.
+ */
+/* 1 when every part of the backend is headless (no real input device can exist), else 0. */
+WEFT_API int weft_compositor_backend_is_headless(struct weft_compositor *compositor);
+/* Adds the virtual keyboard and pointer (idempotent). -ENODEV: the backend has no headless part to add them to. */
+WEFT_API int weft_compositor_test_input_enable(struct weft_compositor *compositor);
+/* Moves the pointer to (x, y) in layout coordinates and delivers enter/motion. -EDOM: not inside an output. */
+WEFT_API int weft_compositor_test_pointer_move(struct weft_compositor *compositor, double x, double y);
+/* Presses (pressed != 0) or releases a pointer button (linux/input-event-codes.h, BTN_LEFT = 0x110). */
+WEFT_API int weft_compositor_test_pointer_button(struct weft_compositor *compositor, uint32_t button, int32_t pressed);
+/* Moves to (x, y) (via a point 1 px away, so the target arrives as a motion), presses and releases BTN_LEFT. */
+WEFT_API int weft_compositor_test_click(struct weft_compositor *compositor, double x, double y);
+/* Presses or releases an evdev keycode on the virtual keyboard. -EALREADY: pressing a held key or releasing a
+ * key that is not held; -EMLINK: 32 keys are held already. */
+WEFT_API int weft_compositor_test_key(struct weft_compositor *compositor, uint32_t keycode, int32_t pressed);
+/*
+ * Types UTF-8 text: each character as its key of the keymap's first layout, with Shift when needed ('\n' is
+ * Return). -EILSEQ when a character has no such key or the text is not UTF-8 (*bad_offset: its byte offset;
+ * nothing was typed); -EBUSY while a key is held on the virtual keyboard.
+ */
+WEFT_API int weft_compositor_test_type_text(struct weft_compositor *compositor, const char *text, int32_t *bad_offset);
+/* A touchpad swipe through the navigation recogniser: fingers 1..10, total displacement (dx, dy) in logical px. */
+WEFT_API int weft_compositor_test_swipe(struct weft_compositor *compositor, uint32_t fingers, double dx, double dy);
 
 /* Releases memory the library returned. */
 WEFT_API void weft_compositor_free(void *pointer);

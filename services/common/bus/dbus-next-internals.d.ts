@@ -22,7 +22,7 @@ declare module "dbus-next/lib/bus.js" {
     disconnect(): void;
     _methodReturnHandlers: Record<number, (reply: Message) => void>;
     _nameOwners: Record<string, string>;
-    _serviceObjects: Record<string, { interfaces: Record<string, dbusInterface.Interface> }>;
+    _serviceObjects: Record<string, { interfaces: Record<string, dbusInterface.Interface>; removeInterface(iface: dbusInterface.Interface): void }>;
   }
   export default MessageBus;
 }

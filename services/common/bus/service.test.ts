@@ -55,6 +55,25 @@ describe("exporting from a contract", () => {
     ).toThrow(/Version is read-only but has a set\(\)[\s\S]*Counter is writable but has no set\(\)[\s\S]*Secret is write-only but has a get\(\)/);
   });
 
+  test("two interfaces on one path: unexporting one leaves the other serving (dbus-next dropped both)", async () => {
+    const second = `<node><interface name="org.weft.Test1.Second"><method name="Hello"><arg name="greeting" type="s" direction="out"/></method></interface></node>`;
+    const extra = service.exportService(second, TEST1_PATH, { methods: { Hello: () => "hello" } });
+    const hello = () => client.call({ destination: TEST1, path: TEST1_PATH, interface: "org.weft.Test1.Second", member: "Hello" });
+    expect(await hello()).toEqual(["hello"]);
+    extra.unexport();
+    await expectStillServing();
+    await expectIntrospectionMatchesContract({ address: bus.address, destination: TEST1, path: TEST1_PATH, contract: TEST1_CONTRACT });
+    expect(((await hello().then(unexpectedSuccess, failed)) as BusError).type).toBe(ErrorNames.UnknownInterface);
+    // And the other way round: the first one leaving keeps the second.
+    const again = service.exportService(second, TEST1_PATH, { methods: { Hello: () => "hello again" } });
+    try {
+      expect(await hello()).toEqual(["hello again"]);
+    } finally {
+      again.unexport();
+    }
+    await expectStillServing();
+  });
+
   test("never on /, never twice on the same path", () => {
     expect(() => service.exportService(TEST1_CONTRACT, "/", {})).toThrow(/never on \//);
     expect(() => exportTest1(service)).toThrow(/already exported at \/org\/weft\/Test1/);

@@ -261,7 +261,14 @@ class ContractService implements ExportedService {
   unexport(): void {
     if (!this.#exported) return;
     this.#exported = false;
-    this.#host.raw.unexport(this.path, this.#iface);
+    // dbus-next's unexport(path, iface) tests `interfaces.length` on an object (always undefined) and so drops
+    // every interface at the path: remove ours alone, and the object only when it was the last one.
+    const object = this.#host.raw._serviceObjects[this.path];
+    if (object !== undefined && Object.keys(object.interfaces).some((name) => name !== this.interfaceName)) {
+      object.removeInterface(this.#iface);
+    } else {
+      this.#host.raw.unexport(this.path);
+    }
     this.#onUnexport();
   }
 
