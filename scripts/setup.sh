@@ -14,8 +14,10 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun);
 # the compositor: wlroots 0.15 (Debian 12's only one), libwayland-dev (with wayland-scanner), wayland-protocols,
 # pixman, meson, ninja, pkg-config, gcc; wayland-utils: wayland-info for its tests.
+# The clipboard: libxkbcommon-dev + xkb-data (the headless seat's keymap); wl-clipboard (wl-copy/wl-paste) for tests.
 apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
-  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils)
+  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils
+  libxkbcommon-dev xkb-data wl-clipboard)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

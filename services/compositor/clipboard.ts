@@ -17,6 +17,8 @@ import { CompositorError, type NativeCompositor } from "./native.ts";
 
 /** The most the compositor reads from, or accepts for, the clipboard (also the library's limit). */
 export const CLIPBOARD_MAX_BYTES = 16 * 1024 * 1024;
+/** The bus kit's per-argument limit for Compositor1: oversized ClipboardSet data reaches us, to be refused by name. */
+export const CLIPBOARD_MAX_ARGUMENT = 2 * CLIPBOARD_MAX_BYTES;
 /** How long a read may take from the ClipboardGet call to the owner's end of file. */
 export const READ_TIMEOUT_MS = 5_000;
 /** What "text" means to callers that do not care which text type the owner offers. */
