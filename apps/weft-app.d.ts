@@ -43,3 +43,10 @@ declare module "weft:app/files@0.1.0" {
   export function write(path: string, data: Uint8Array): void;
   export function listDir(path: string): DirEntry[];
 }
+
+declare module "weft:app/clipboard@0.1.0" {
+  /** The clipboard's text. Throws when it is empty, holds no text, is denied, or there is no compositor. */
+  export function read(): string;
+  /** Replaces the clipboard's contents with `text` (offered as text to every app). Throws when denied or failed. */
+  export function write(text: string): void;
+}

@@ -5,6 +5,7 @@
 
 import * as v from "valibot";
 import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { CLIPBOARD_MAX_ARGUMENT, clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
 import { CompositorError, type ClientRole, type NativeCompositor } from "./native.ts";
 import { encodePng } from "./png.ts";
@@ -96,8 +97,10 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         if (pixels === null) throw busError(COMPOSITOR_INTERFACE, "NotFound", `there is no output named ${JSON.stringify(output)}: see ListOutputs`);
         return encodePng(pixels);
       },
+      // The clipboard: ClipboardGet/Set, PrimarySelectionGet/Set (clipboard.ts).
+      ...clipboardMethods(compositor, requireOwnUid),
     },
-  });
+  }, { maxStringLength: CLIPBOARD_MAX_ARGUMENT }); // ClipboardSet's data: above the clipboard's limit, so the handler names it
 }
 
 /** Turns the compositor thread's events into Compositor1 signals on `service`. */

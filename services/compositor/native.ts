@@ -50,6 +50,10 @@ const symbols = {
   weft_compositor_test_key: { args: [FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   weft_compositor_test_type_text: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   weft_compositor_test_swipe: { args: [FFIType.ptr, FFIType.u32, FFIType.f64, FFIType.f64], returns: FFIType.i32 },
+  // clipboard.c
+  weft_compositor_clipboard_receive: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_clipboard_types: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  weft_compositor_clipboard_set: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   weft_compositor_stop: { args: [FFIType.ptr], returns: FFIType.void },
 } as const;
 
@@ -58,6 +62,8 @@ type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
 const ESHUTDOWN = 108;
 const ERANGE = 34;
 const ENOENT = 2;
+const ENODATA = 61;
+const EINVAL = 22;
 
 /** A mapped toplevel as the layout sees it. */
 export interface WindowInfo {
@@ -220,6 +226,39 @@ export class NativeCompositor {
     } finally {
       this.#lib.weft_compositor_free(pointer);
     }
+  }
+
+  /**
+   * Asks the selection's owner (`primary`: the primary selection) to write it as `mime` into a pipe; returns the
+   * pipe's read end (the caller owns it and must read it with a limit and a timeout: see clipboard.ts) and the
+   * mime type actually asked for (text types fall back to another offered text type). Failures:
+   * errno ENOENT (no selection), ENODATA (`mime` not offered), EINVAL (`mime` is not a mime type).
+   */
+  clipboardReceive(mime: string, primary = false): { fd: number; mime: string } {
+    const chosen = new Uint8Array(256);
+    const fd = this.#lib.weft_compositor_clipboard_receive(this.#live(), primary ? 1 : 0, Buffer.from(`${mime}\0`), chosen, chosen.length);
+    if (fd < 0) {
+      const reason = fd === -ENOENT ? "nothing is copied" : fd === -ENODATA ? `the selection is not offered as ${mime}` : fd === -EINVAL ? "not a mime type" : `errno ${-fd}`;
+      throw new CompositorError(`cannot read the ${primary ? "primary selection" : "clipboard"}: ${reason}`, -fd);
+    }
+    return { fd, mime: nulTerminated(chosen) };
+  }
+
+  /** The mime types the selection is offered as; null when nothing is copied. */
+  clipboardTypes(primary = false): string[] | null {
+    try {
+      return this.#readLines("list the clipboard's types", (buffer, size) => this.#lib.weft_compositor_clipboard_types(this.#live(), primary ? 1 : 0, buffer, size)).map(([type]) => type ?? "");
+    } catch (error) {
+      if (error instanceof CompositorError && error.errno === ENOENT) return null;
+      throw error;
+    }
+  }
+
+  /** Makes the compositor own the selection (`primary`: the primary selection) with a copy of `data` as `mime`. */
+  clipboardSet(data: Uint8Array, mime: string, primary = false): void {
+    // bun:ffi passes an empty typed array as a null pointer; the library accepts that for length 0.
+    const result = this.#lib.weft_compositor_clipboard_set(this.#live(), primary ? 1 : 0, data.length > 0 ? data : null, data.length, Buffer.from(`${mime}\0`));
+    if (result < 0) throw new CompositorError(`cannot set the ${primary ? "primary selection" : "clipboard"} (errno ${-result})`, -result);
   }
 
   /** The read end of the compositor's event pipe (events.ts parses it); the caller owns it. Once only. */

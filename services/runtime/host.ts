@@ -9,6 +9,7 @@
 import type { BusConnection } from "../common/bus/index.ts";
 import { allowsCall, capabilitiesCovering, type Capability } from "../common/capabilities.ts";
 import type { Logger } from "../common/log.ts";
+import { clipboardRead, clipboardWrite } from "./clipboard.ts";
 import { FetchError, performFetch } from "./fetch.ts";
 import type { RuntimeSession } from "./session.ts";
 import type { HostImport, WitValue } from "./wasmtime/index.ts";
@@ -131,8 +132,8 @@ export function hostImports(context: HostContext): HostImport[] {
     {
       interface: `weft:app/clipboard${VERSION}`,
       functions: {
-        read: gated(context, "weft:app/clipboard", "read", () => [err("no clipboard is available in this session: the compositor provides it")]),
-        write: gated(context, "weft:app/clipboard", "write", () => [err("no clipboard is available in this session: the compositor provides it")]),
+        read: gated(context, "weft:app/clipboard", "read", async () => [await clipboardRead(context.bus)]),
+        write: gated(context, "weft:app/clipboard", "write", async ([text]) => [await clipboardWrite(context.bus, str(text))]),
       },
     },
     {

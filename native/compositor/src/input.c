@@ -93,6 +93,7 @@ struct weft_input {
 
 	/* Test input (NULL until weft_compositor_test_input_enable). */
 	struct wlr_input_device *test_keyboard, *test_pointer;
+	bool test_enabled; /* weft_compositor_test_input_enable succeeded: the test_* calls may drive the devices */
 
 	struct wl_listener new_input;
 	struct wl_listener cursor_motion;
@@ -543,6 +544,19 @@ bool input_init(struct weft_server *server) {
 	wl_signal_add(&server->seat->events.request_set_cursor, &input->request_set_cursor);
 	input->new_input.notify = input_handle_new_input;
 	wl_signal_add(&server->backend->events.new_input, &input->new_input);
+
+	/*
+	 * Keyboard focus is how Wayland decides who may copy (the enter serial) and who may paste (the selection goes
+	 * to the focused client), and many clients (wl-clipboard, GTK) wait for a keymap before they go on. The
+	 * headless backend has no keyboard of its own, so it gets one virtual keyboard now (announced through
+	 * new_input when the backend starts). It has no keys until test input is enabled and drives it.
+	 */
+	if (server->headless_backend != NULL) {
+		input->test_keyboard = wlr_headless_add_input_device(server->headless_backend, WLR_INPUT_DEVICE_KEYBOARD);
+		if (input->test_keyboard == NULL) {
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -618,7 +632,7 @@ static int run_test_input_enable(struct weft_server *server, void *data) {
 	if (server->headless_backend == NULL) {
 		return -ENODEV;
 	}
-	if (input->test_keyboard != NULL && input->test_pointer != NULL) {
+	if (input->test_enabled) {
 		return 0;
 	}
 	/* The backend has started, so each device comes through new_input (input_handle_new_input) right here. */
@@ -631,6 +645,7 @@ static int run_test_input_enable(struct weft_server *server, void *data) {
 	if (input->test_keyboard == NULL || input->test_pointer == NULL) {
 		return -ENOMEM;
 	}
+	input->test_enabled = true;
 	wlr_log(WLR_INFO, "test input on: a virtual keyboard and pointer on the headless backend");
 	return 0;
 }
@@ -642,7 +657,7 @@ WEFT_API int weft_compositor_test_input_enable(struct weft_compositor *composito
 /* -EPERM until test input was enabled (Bun enables it only where it is allowed). */
 static int test_input_check(struct weft_server *server) {
 	struct weft_input *input = server->input;
-	return input != NULL && input->test_keyboard != NULL && input->test_pointer != NULL ? 0 : -EPERM;
+	return input != NULL && input->test_enabled && input->test_keyboard != NULL && input->test_pointer != NULL ? 0 : -EPERM;
 }
 
 /* Warps the cursor to (x, y), which must be finite and inside an output, and delivers the motion. */

@@ -209,6 +209,9 @@ static bool server_init(struct weft_server *server) {
 	if (server->seat == NULL) {
 		return server_fail(server, "unable to create the seat");
 	}
+	if (!clipboard_init(server)) {
+		return server_fail(server, "unable to create zwp_primary_selection_device_manager_v1");
+	}
 
 	if (!input_init(server)) {
 		return server_fail(server, "unable to set up input (the XKB keymap, the cursor or zwp_pointer_gestures_v1): "
@@ -255,6 +258,7 @@ static void server_destroy(struct weft_server *server) {
 	if (server->xdg_decoration != NULL) {
 		wl_list_remove(&server->new_toplevel_decoration.link);
 	}
+	clipboard_finish(server);
 	if (server->request_source != NULL) {
 		wl_event_source_remove(server->request_source);
 	}

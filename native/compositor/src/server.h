@@ -135,6 +135,11 @@ struct weft_server {
 		struct wl_signal layout_changed;     /* outputs or reservations changed; data: NULL */
 		struct wl_signal navigation_gesture; /* data: struct weft_gesture * */
 	} events;
+
+	/* Clipboard (clipboard.c): the seat's selection and primary selection. */
+	struct wlr_primary_selection_v1_device_manager *primary_selection;
+	struct wl_listener request_set_selection;
+	struct wl_listener request_set_primary_selection;
 };
 
 /* A recognised navigation gesture (a 3+-finger swipe, or its keyboard shortcut on headless). */
@@ -243,5 +248,13 @@ void input_finish(struct weft_server *server);
 
 /* screenshot.c */
 int screenshot_output(struct weft_server *server, const char *output_name, uint8_t **pixels, int *width, int *height, int *stride);
+
+/* clipboard.c */
+bool clipboard_init(struct weft_server *server);
+void clipboard_finish(struct weft_server *server); /* before the seat goes: drops our sources and listeners */
+int clipboard_receive(struct weft_server *server, bool primary, const char *mime, char *chosen, size_t chosen_len);
+int clipboard_list_types(struct weft_server *server, bool primary, char *buffer, size_t buffer_len);
+/* Takes ownership of bytes on success (returns 0). */
+int clipboard_set(struct weft_server *server, bool primary, uint8_t *bytes, size_t length, const char *mime);
 
 #endif

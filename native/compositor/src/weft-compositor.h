@@ -112,6 +112,35 @@ WEFT_API int weft_compositor_test_key(struct weft_compositor *compositor, uint32
 WEFT_API int weft_compositor_test_type_text(struct weft_compositor *compositor, const char *text, int32_t *bad_offset);
 /* A touchpad swipe through the navigation recogniser: fingers 1..10, total displacement (dx, dy) in logical px. */
 WEFT_API int weft_compositor_test_swipe(struct weft_compositor *compositor, uint32_t fingers, double dx, double dy);
+/* ---- clipboard (clipboard.c) ---------------------------------------------------------------------- */
+
+/* Limits: a mime type is 1..WEFT_CLIPBOARD_MIME_MAX printable ASCII bytes; Bun sets at most this many bytes. */
+#define WEFT_CLIPBOARD_MIME_MAX 255
+#define WEFT_CLIPBOARD_MAX_BYTES (16u << 20)
+
+/*
+ * Asks the owner of the selection (primary != 0: the primary selection) to write it as `mime` into a new pipe
+ * and returns the pipe's read end (close-on-exec, blocking; the caller owns it and must read it with a
+ * timeout and a size limit: the owner is another client and may never write or never close). For the text
+ * types (text/plain;charset=utf-8, text/plain, UTF8_STRING, TEXT, STRING) an offered text type is taken when
+ * the exact one is not offered. The type used is written into chosen (chosen_len bytes, NUL-terminated).
+ * -ENOENT: no selection; -ENODATA: `mime` not offered; -EINVAL: `mime` is not a mime type; -ESHUTDOWN.
+ */
+WEFT_API int weft_compositor_clipboard_receive(struct weft_compositor *compositor, uint32_t primary, const char *mime,
+	char *chosen, size_t chosen_len);
+
+/* The selection's offered mime types, one per line (control characters replaced), NUL-terminated. Returns the
+ * length, -ENOENT when there is no selection, -ERANGE when buffer is too small. */
+WEFT_API int weft_compositor_clipboard_types(struct weft_compositor *compositor, uint32_t primary, char *buffer,
+	size_t buffer_len);
+
+/*
+ * Makes the compositor own the selection (primary != 0: the primary selection) with a copy of data (length
+ * bytes, 0 allowed: empty text). A text mime type is offered under every text name; another one as itself.
+ * Returns 0, -EINVAL (bad mime type, more than WEFT_CLIPBOARD_MAX_BYTES), -ENOMEM, -ESHUTDOWN.
+ */
+WEFT_API int weft_compositor_clipboard_set(struct weft_compositor *compositor, uint32_t primary, const uint8_t *data,
+	size_t length, const char *mime);
 
 /* Releases memory the library returned. */
 WEFT_API void weft_compositor_free(void *pointer);
