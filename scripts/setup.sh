@@ -14,8 +14,10 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun);
 # the compositor: wlroots 0.15 (Debian 12's only one), libwayland-dev (with wayland-scanner), wayland-protocols,
 # pixman, meson, ninja, pkg-config, gcc; wayland-utils: wayland-info for its tests.
+# weston (weston-simple-shm) and swaybg (a layer-shell wallpaper): real clients for the zweft/layer-shell tests.
 apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
-  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils)
+  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc wayland-utils
+  weston swaybg)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -99,7 +101,8 @@ if [[ -n ${WEFT_COMPOSITOR_LIB:-} ]]; then
   [[ -f $WEFT_COMPOSITOR_LIB ]] || { say "WEFT_COMPOSITOR_LIB=$WEFT_COMPOSITOR_LIB does not exist"; exit 1; }
 else
   compositor_build=native/compositor/target
-  compositor_sum=$(cat native/compositor/meson.build native/compositor/src/* | sha256sum | cut -d' ' -f1)
+  compositor_sum=$(cat native/compositor/meson.build native/compositor/src/* native/compositor/tools/* \
+    protocol/weft-shell-unstable-v1.xml protocol/wlr-layer-shell-unstable-v1.xml | sha256sum | cut -d' ' -f1)
   compositor_stamp=$compositor_build/.weft-built
   if ! [[ -f $compositor_build/libweft-compositor.so ]] || [[ $(cat "$compositor_stamp" 2>/dev/null) != "$compositor_sum" ]]; then
     say "building libweft-compositor.so (meson + ninja)"

@@ -125,6 +125,10 @@ struct weft_server {
 
 	struct wl_list clients; /* weft_client.link */
 
+	/* zweft_shell_unstable_v1 (shell.c) and wlr-layer-shell (layer.c), both privileged. */
+	struct weft_shell *shell;
+	struct weft_layer_shell *layer_shell_v1;
+
 	/* Signals other modules listen to (all emitted on the compositor thread). */
 	struct {
 		struct wl_signal focus_changed;      /* data: struct weft_view * (NULL: nothing focused) */
@@ -232,6 +236,14 @@ int layout_close_session(struct weft_server *server, uint64_t session);
 void layout_navigation_gesture(struct weft_server *server, const struct weft_gesture *gesture);
 /* The application area changed because a reservation was added, moved or removed. */
 void layout_reservations_changed(struct weft_server *server);
+
+/* shell.c: the zweft_shell_manager_v1 global (privileged) and its windows. */
+bool shell_init(struct weft_server *server);
+void shell_finish(struct weft_server *server); /* after the clients are gone */
+
+/* layer.c: the zwlr_layer_shell_v1 global (privileged), layer surfaces placed on the first output. */
+bool layer_init(struct weft_server *server);
+void layer_finish(struct weft_server *server); /* after the clients are gone */
 
 /* screenshot.c */
 int screenshot_output(struct weft_server *server, const char *output_name, uint8_t **pixels, int *width, int *height, int *stride);
