@@ -4,22 +4,18 @@
  * as the application whose window moves focus and fills the application area.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pixelAt } from "./png.ts";
+import { PROBE, ScriptProbe as Probe, until, type ProbeEvent } from "./shell-probe.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "./testing.ts";
-
-const PROBE = join(import.meta.dir, "../../native/compositor/target/weft-shell-probe");
 const OUTPUT = { x: 0, y: 0, width: 1280, height: 720 };
 const MAXIMIZED = 1;
 const ACTIVATED = 4;
 
-type ProbeEvent = { event: string; window?: string; [key: string]: unknown };
-
 let world: CompositorWorld;
 let logDir: string;
-let probeCount = 0;
 
 beforeAll(async () => {
   world = await CompositorWorld.start();
@@ -31,84 +27,7 @@ afterAll(async () => {
   rmSync(logDir, { recursive: true, force: true });
 });
 
-async function until<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-/** A probe in script mode: commands on its stdin, its events followed live through WEFT_PROBE_LOG. */
-class ScriptProbe {
-  private constructor(
-    readonly client: SpawnedClient,
-    readonly logPath: string,
-  ) {}
-
-  static async start(role: "shell" | "application", session: bigint, env: Record<string, string> = {}): Promise<ScriptProbe> {
-    const logPath = join(logDir, `probe-${++probeCount}.jsonl`);
-    const client = await world.spawnClient([PROBE, "script"], role, session, { stdin: "pipe", env: { WEFT_PROBE_LOG: logPath, ...env } });
-    const probe = new ScriptProbe(client, logPath);
-    await probe.waitFor((e) => e.event === "global", "the registry round trip");
-    return probe;
-  }
-
-  events(): ProbeEvent[] {
-    let text = "";
-    try {
-      text = readFileSync(this.logPath, "utf8");
-    } catch {
-      return [];
-    }
-    return text
-      .split("\n")
-      .filter((line) => line.endsWith("}"))
-      .map((line) => JSON.parse(line) as ProbeEvent);
-  }
-
-  /** Events of one window, in order. */
-  of(window: string, event?: string): ProbeEvent[] {
-    return this.events().filter((e) => e.window === window && (event === undefined || e.event === event));
-  }
-
-  async waitFor(predicate: (e: ProbeEvent) => boolean, what: string, after = 0): Promise<ProbeEvent> {
-    return until(() => {
-      if (this.client.process.exitCode !== null) {
-        const found = this.events().slice(after).find(predicate);
-        if (found) return found;
-        throw new Error(`the probe exited ${this.client.process.exitCode} while waiting for ${what}: ${JSON.stringify(this.events())}`);
-      }
-      return this.events().slice(after).find(predicate);
-    }, `${what}; probe saw ${JSON.stringify(this.events().slice(after))}`);
-  }
-
-  /** Sends one command and waits until the probe ran it (its round trip included). Returns the events it brought. */
-  async run(command: string): Promise<ProbeEvent[]> {
-    const before = this.events().length;
-    const stdin = this.client.process.stdin as import("bun").FileSink;
-    stdin.write(`${command}\n`);
-    await stdin.flush();
-    await this.waitFor((e) => e.event === "done", `the probe to run "${command}"`, before);
-    const events = this.events().slice(before);
-    return events.slice(0, events.findIndex((e) => e.event === "done"));
-  }
-
-  /** The latest configure of window. */
-  lastConfigure(window: string): ProbeEvent | undefined {
-    return this.of(window, "configure").at(-1);
-  }
-
-  lastFocus(window: string): unknown {
-    return this.of(window, "focus_changed").at(-1)?.focused;
-  }
-
-  async close(): Promise<void> {
-    await this.client.kill();
-  }
-}
+const ScriptProbe = { start: (role: "shell" | "application", session: bigint) => Probe.start(world, logDir, role, session) };
 
 /** A built-in scenario to its end (or its protocol error); its JSON lines. */
 async function scenario(name: string, role: "shell" | "application" = "shell"): Promise<{ exitCode: number | null; events: ProbeEvent[] }> {
@@ -125,10 +44,6 @@ async function simpleShm(role: "shell" | "application", session: bigint): Promis
   const client = await world.spawnClient(["weston-simple-shm"], role, session);
   const windows = await world.waitForWindows((ws) => ws.some((w) => w.session === session && w.role === role), `weston-simple-shm of session ${session}`);
   return { client, window: windows.find((w) => w.session === session && w.role === role)! };
-}
-
-async function appWindow(session: bigint): Promise<WindowRow | undefined> {
-  return (await world.listWindows()).find((w) => w.session === session && w.role === "application");
 }
 
 describe("zweft_shell_manager_v1 is privileged", () => {

@@ -17,6 +17,10 @@
  *   metadata NAME TITLE ROLE           update_metadata
  *   paint NAME #RRGGBB                 attach a solid buffer of the last configured size and commit
  *   destroy NAME | destroy-surface NAME | destroy-manager | sync
+ *   layer NAME LAYER ANCHOR W H ZONE #RRGGBB
+ *                                      a zwlr_layer_surface_v1 (layer 0-3, anchor bits, exclusive zone),
+ *                                      painted that colour at each configured size
+ *   layer-destroy NAME                 destroy the layer surface and its wl_surface
  *
  * A protocol error ends the probe: {"event":"protocol_error","interface":…,"id":…,"code":…}, exit 2.
  * WEFT_PROBE_MANAGER_VERSION binds the manager at a lower version (1: no navigation gestures).
@@ -35,6 +39,7 @@
 #include <wayland-client.h>
 
 #include "weft-shell-unstable-v1-client-protocol.h"
+#include "wlr-layer-shell-unstable-v1-client-protocol.h"
 
 #define MAX_WINDOWS 32
 
@@ -45,6 +50,7 @@ struct probe_window {
 	struct wl_subsurface *subsurface;  /* for the "sub" surface: its role */
 	struct wl_surface *parent;         /* the subsurface's parent */
 	int32_t width, height;             /* last configure */
+	struct zwlr_layer_surface_v1 *layer_surface;
 	char pending_colour[64];           /* paint once the first configure came */
 	bool closed;
 };
@@ -57,6 +63,7 @@ struct probe {
 	struct wl_shm *shm;
 	struct zweft_shell_manager_v1 *manager;
 	uint32_t manager_version;
+	struct zwlr_layer_shell_v1 *layer_shell;
 	struct probe_window windows[MAX_WINDOWS];
 	FILE *log;
 };
@@ -131,6 +138,26 @@ static const struct zweft_shell_window_v1_listener window_listener = {
 	.navigation_gesture = window_navigation_gesture,
 };
 
+static void layer_configure(void *data, struct zwlr_layer_surface_v1 *layer_surface, uint32_t serial, uint32_t width,
+		uint32_t height) {
+	struct probe_window *w = data;
+	emit("{\"event\":\"layer_configure\",\"window\":\"%s\",\"width\":%u,\"height\":%u}", w->name, width, height);
+	zwlr_layer_surface_v1_ack_configure(layer_surface, serial);
+	w->width = (int32_t)width;
+	w->height = (int32_t)height;
+	paint(w, w->pending_colour);
+}
+
+static void layer_closed(void *data, struct zwlr_layer_surface_v1 *layer_surface) {
+	struct probe_window *w = data;
+	emit("{\"event\":\"layer_closed\",\"window\":\"%s\"}", w->name);
+}
+
+static const struct zwlr_layer_surface_v1_listener layer_listener = {
+	.configure = layer_configure,
+	.closed = layer_closed,
+};
+
 static void registry_global(void *data, struct wl_registry *registry, uint32_t name, const char *interface,
 		uint32_t version) {
 	if (strcmp(interface, wl_compositor_interface.name) == 0) {
@@ -139,6 +166,8 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 		probe.subcompositor = wl_registry_bind(registry, name, &wl_subcompositor_interface, 1);
 	} else if (strcmp(interface, wl_shm_interface.name) == 0) {
 		probe.shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
+	} else if (strcmp(interface, zwlr_layer_shell_v1_interface.name) == 0) {
+		probe.layer_shell = wl_registry_bind(registry, name, &zwlr_layer_shell_v1_interface, 1);
 	} else if (strcmp(interface, zweft_shell_manager_v1_interface.name) == 0) {
 		uint32_t wanted = 2;
 		const char *env = getenv("WEFT_PROBE_MANAGER_VERSION");
@@ -301,6 +330,32 @@ static void run_command(const char *line) {
 			w->subsurface = NULL;
 		}
 		wl_surface_destroy(w->surface);
+		w->surface = NULL;
+	} else if (strcmp(verb, "layer") == 0) {
+		unsigned layer = 0, anchor = 0, lw = 0, lh = 0;
+		int zone = 0;
+		if (sscanf(line, "%*s %63s %u %u %u %u %d %63s", a, &layer, &anchor, &lw, &lh, &zone, b) != 7) {
+			fprintf(stderr, "weft-shell-probe: cannot parse command: %s\n", line);
+			exit(5);
+		}
+		if (probe.layer_shell == NULL) {
+			emit("{\"event\":\"layer_shell_absent\"}");
+			exit(6);
+		}
+		struct probe_window *w = new_window(a);
+		snprintf(w->pending_colour, sizeof(w->pending_colour), "%s", b[0] == '#' ? b + 1 : b);
+		w->surface = wl_compositor_create_surface(probe.compositor);
+		w->layer_surface = zwlr_layer_shell_v1_get_layer_surface(probe.layer_shell, w->surface, NULL, layer, "probe");
+		zwlr_layer_surface_v1_add_listener(w->layer_surface, &layer_listener, w);
+		zwlr_layer_surface_v1_set_size(w->layer_surface, lw, lh);
+		zwlr_layer_surface_v1_set_anchor(w->layer_surface, anchor);
+		zwlr_layer_surface_v1_set_exclusive_zone(w->layer_surface, zone);
+		wl_surface_commit(w->surface); /* no buffer: asks for the first configure */
+	} else if (strcmp(verb, "layer-destroy") == 0 && sscanf(line, "%*s %63s", a) == 1) {
+		struct probe_window *w = find_window(a);
+		zwlr_layer_surface_v1_destroy(w->layer_surface);
+		wl_surface_destroy(w->surface);
+		w->layer_surface = NULL;
 		w->surface = NULL;
 	} else if (strcmp(verb, "destroy-manager") == 0) {
 		need_manager();
