@@ -32,7 +32,7 @@ export class ScriptProbe {
   ) {}
 
   /** Starts the probe on a connection of `role` and `session`; logDir holds its event log. */
-  static async start(world: CompositorWorld, logDir: string, role: "shell" | "application", session: bigint, env: Record<string, string> = {}): Promise<ScriptProbe> {
+  static async start(world: Pick<CompositorWorld, "spawnClient">, logDir: string, role: "shell" | "application", session: bigint, env: Record<string, string> = {}): Promise<ScriptProbe> {
     const logPath = join(logDir, `probe-${process.pid}-${++probeCount}.jsonl`);
     const client = await world.spawnClient([PROBE, "script"], role, session, { stdin: "pipe", env: { WEFT_PROBE_LOG: logPath, ...env } });
     const probe = new ScriptProbe(client, logPath);

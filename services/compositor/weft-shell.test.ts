@@ -265,3 +265,30 @@ describe("presentation feedback", () => {
     }
   });
 });
+
+describe("navigation gestures", () => {
+  // No gesture recogniser exists yet: the fixture enters gestures through the library's test hook, which calls
+  // the real layout_navigation_gesture (what the recogniser will call).
+  test("reach every live window bound at version 2, with type, fingers and displacement; none at version 1", async () => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "weft-shell-gesture-fixture.ts"), logDir], {
+      env: { ...process.env, WLR_BACKENDS: "headless", WLR_RENDERER: "pixman", XDG_RUNTIME_DIR: world.runtimeDir, WAYLAND_DISPLAY: "", DISPLAY: "" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    clearTimeout(timer);
+    expect({ exitCode, stderr: exitCode === 0 ? "" : stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const observed = JSON.parse(stdout) as { results: number[]; v2: ProbeEvent[]; v1: ProbeEvent[]; v1Version: number };
+    expect(observed.results).toEqual([0, 0, -22]); // type 7: -EINVAL
+    expect(observed.v2).toEqual([
+      { event: "navigation_gesture", window: "panel", type: 0, fingers: 3, dx: 120.5, dy: -40.25 },
+      { event: "navigation_gesture", window: "page", type: 0, fingers: 3, dx: 120.5, dy: -40.25 },
+      { event: "navigation_gesture", window: "panel", type: 2, fingers: 4, dx: 0, dy: 0 },
+      { event: "navigation_gesture", window: "page", type: 2, fingers: 4, dx: 0, dy: 0 },
+    ]);
+    expect(observed.v1Version).toBe(1);
+    expect(observed.v1).toEqual([]);
+  });
+});

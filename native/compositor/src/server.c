@@ -487,6 +487,20 @@ WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor,
 	return arg.pixels;
 }
 
+static int run_navigation_gesture(struct weft_server *server, void *data) {
+	layout_navigation_gesture(server, data);
+	return 0;
+}
+
+WEFT_API int weft_compositor_test_navigation_gesture(struct weft_compositor *compositor, uint32_t type,
+		uint32_t fingers, double dx, double dy) {
+	if (type > WEFT_GESTURE_HOLD) {
+		return -EINVAL;
+	}
+	struct weft_gesture gesture = { .type = (enum weft_gesture_type)type, .fingers = fingers, .dx = dx, .dy = dy };
+	return server_call_on_thread((struct weft_server *)compositor, run_navigation_gesture, &gesture);
+}
+
 WEFT_API void weft_compositor_free(void *pointer) {
 	free(pointer);
 }

@@ -82,6 +82,14 @@ WEFT_API int weft_compositor_close_session(struct weft_compositor *compositor, u
 WEFT_API uint8_t *weft_compositor_screenshot(struct weft_compositor *compositor, const char *output_name,
 	int32_t *size_out, int32_t *error_out);
 
+/*
+ * Test hook: reports a navigation gesture as if the (not yet written) gesture recogniser had seen one, through
+ * the real path (layout_navigation_gesture: the event pipe and the zweft shell windows). type: 0 swipe,
+ * 1 pinch, 2 hold. Returns 0, -EINVAL for another type, -ESHUTDOWN once stopping. Not used by the service.
+ */
+WEFT_API int weft_compositor_test_navigation_gesture(struct weft_compositor *compositor, uint32_t type,
+	uint32_t fingers, double dx, double dy);
+
 /* Releases memory the library returned. */
 WEFT_API void weft_compositor_free(void *pointer);
 
