@@ -224,6 +224,13 @@ static bool server_init(struct weft_server *server) {
 	}
 	client_add_privileged_global(server, server->screencopy->global);
 
+	if (!shell_init(server)) {
+		return server_fail(server, "unable to create zweft_shell_manager_v1");
+	}
+	if (!layer_init(server)) {
+		return server_fail(server, "unable to create zwlr_layer_shell_v1");
+	}
+
 	/* Outputs of the headless backend appear during wlr_backend_start, so they exist when we report ready. */
 	server->new_output.notify = server_handle_new_output;
 	wl_signal_add(&server->backend->events.new_output, &server->new_output);
@@ -241,6 +248,8 @@ static void server_destroy(struct weft_server *server) {
 	server->stopping = true; /* teardown: no re-arranging or events while things disappear */
 	/* Clients first: their surfaces reference the scene, outputs and shell. */
 	wl_display_destroy_clients(server->wl_display);
+	shell_finish(server);
+	layer_finish(server);
 	input_finish(server); /* our listeners leave the input devices before the backend destroys them */
 	if (server->backend != NULL) {
 		/* Destroys the outputs (output_handle_destroy runs for each). */

@@ -129,6 +129,10 @@ struct weft_server {
 	/* Keyboards, pointers, the cursor and the test input devices (input.c). */
 	struct weft_input *input;
 
+	/* zweft_shell_unstable_v1 (shell.c) and wlr-layer-shell (layer.c), both privileged. */
+	struct weft_shell *shell;
+	struct weft_layer_shell *layer_shell_v1;
+
 	/* Signals other modules listen to (all emitted on the compositor thread). */
 	struct {
 		struct wl_signal focus_changed;      /* data: struct weft_view * (NULL: nothing focused) */
@@ -245,6 +249,14 @@ void layout_reservations_changed(struct weft_server *server);
 /* input.c: before wlr_backend_start (devices arrive through new_input); finish before the backend is destroyed. */
 bool input_init(struct weft_server *server);
 void input_finish(struct weft_server *server);
+
+/* shell.c: the zweft_shell_manager_v1 global (privileged) and its windows. */
+bool shell_init(struct weft_server *server);
+void shell_finish(struct weft_server *server); /* after the clients are gone */
+
+/* layer.c: the zwlr_layer_shell_v1 global (privileged), layer surfaces placed on the first output. */
+bool layer_init(struct weft_server *server);
+void layer_finish(struct weft_server *server); /* after the clients are gone */
 
 /* screenshot.c */
 int screenshot_output(struct weft_server *server, const char *output_name, uint8_t **pixels, int *width, int *height, int *stride);
