@@ -11,8 +11,21 @@ import { expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } 
 import { NotifyListener } from "../appd/notify-listener.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
 
-const PRIVILEGED = "zwlr_screencopy_manager_v1";
-const EVERYONE = ["wl_compositor", "wl_subcompositor", "wl_shm", "xdg_wm_base", "wl_seat", "wl_output"];
+const PRIVILEGED = ["zwlr_screencopy_manager_v1", "zweft_shell_manager_v1", "zwlr_layer_shell_v1"];
+const EVERYONE = [
+  "wl_compositor",
+  "wl_subcompositor",
+  "wl_shm",
+  "wl_data_device_manager",
+  "zwp_primary_selection_device_manager_v1",
+  "xdg_wm_base",
+  "zxdg_decoration_manager_v1",
+  "wp_viewporter",
+  "zxdg_output_manager_v1",
+  "zwp_pointer_gestures_v1",
+  "wl_seat",
+  "wl_output",
+];
 
 let bus: PrivateBus;
 let client: BusConnection;
@@ -111,13 +124,14 @@ describe("org.weft.Compositor1", () => {
   test("an application-role client sees the common globals but not the privileged one", async () => {
     const globals = await waylandInfoGlobals(await openClient("application", 7n));
     for (const name of EVERYONE) expect(globals).toContain(name);
-    expect(globals).not.toContain(PRIVILEGED);
+    for (const name of PRIVILEGED) expect(globals).not.toContain(name);
+    // wlroots 0.15's presentation feedback is wrong for Chromium: the global is left out (docs/compositor.md).
+    expect(globals).not.toContain("wp_presentation");
   });
 
   test("a shell-role client sees the privileged global too", async () => {
     const globals = await waylandInfoGlobals(await openClient("shell", 1n));
-    for (const name of EVERYONE) expect(globals).toContain(name);
-    expect(globals).toContain(PRIVILEGED);
+    for (const name of [...EVERYONE, ...PRIVILEGED]) expect(globals).toContain(name);
   });
 
   test("OpenClient with an unknown role fails with InvalidArgs", async () => {
@@ -152,7 +166,7 @@ describe("org.weft.Compositor1", () => {
     for (let i = 0; i < 5; i++) {
       closeFd(await openClient(i % 2 === 0 ? "shell" : "application", BigInt(100 + i)));
     }
-    expect(await waylandInfoGlobals(await openClient("shell", 200n))).toContain(PRIVILEGED);
+    expect(await waylandInfoGlobals(await openClient("shell", 200n))).toContain(PRIVILEGED[0]);
     expect(service.exitCode).toBeNull();
   });
 
