@@ -1,0 +1,97 @@
+/**
+ * Debian's Chromium as a view on the real compositor: served from a reserved origin through the Fetch domain,
+ * nothing else reachable (a local HTTP server sees no request), navigation away undone, the window mapped in
+ * the session's slot with the page's pixels in it.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createLogger } from "../log.ts";
+import { CompositorWorld } from "../../compositor/testing.ts";
+import { pixelAt } from "../../compositor/png.ts";
+import { ChromiumProcess } from "./chromium.ts";
+import { serveOrigin, viewOrigin } from "./origin.ts";
+
+const log = createLogger("chromium-test", { level: "warn" });
+let world: CompositorWorld;
+let chromium: ChromiumProcess;
+let page: string;
+let hits = 0;
+let server: ReturnType<typeof Bun.serve>;
+const origin = viewOrigin("org.weft.test.view");
+
+const FILES: Record<string, string> = {
+  "index.html": `<!doctype html><html><head><link rel="stylesheet" href="style.css"><script src="app.js" defer></script></head><body><h1 id="t">waiting</h1></body></html>`,
+  "style.css": "html, body { margin: 0; height: 100%; background: #00ff00; }",
+  "app.js": "document.getElementById('t').textContent = 'served';",
+};
+
+beforeAll(async () => {
+  server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => (hits++, new Response("local")) });
+  world = await CompositorWorld.start();
+  const fd = await world.openClient("application", 7n);
+  chromium = ChromiumProcess.start({ waylandFd: fd, name: "test", windowClass: "org.weft.test.view", log });
+  page = await chromium.attachToPage();
+  await serveOrigin({
+    cdp: chromium.cdp,
+    sessionId: page,
+    origin,
+    file: (path) => (FILES[path] === undefined ? undefined : new TextEncoder().encode(FILES[path])),
+    entryUrl: `${origin}/index.html`,
+    log,
+  });
+  await chromium.cdp.send("Runtime.enable", {}, page);
+  await chromium.cdp.send("Page.navigate", { url: `${origin}/index.html` }, page);
+}, 60_000);
+
+afterAll(async () => {
+  await chromium?.stop();
+  await world?.close();
+  server?.stop(true);
+});
+
+async function evaluate(expression: string): Promise<unknown> {
+  const { result } = await chromium.cdp.send<{ result: { value?: unknown } }>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, page);
+  return result.value;
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+test("the page is served from its origin and its window fills the session's slot with its pixels", async () => {
+  await until("the page script", async () => (await evaluate("document.getElementById('t')?.textContent")) === "served");
+  expect(await evaluate("location.origin")).toBe(origin);
+  const [window] = await world.waitForWindows((w) => w.some((x) => x.session === 7n), "chromium's window");
+  expect(window).toMatchObject({ session: 7n, role: "application", x: 0, y: 0, width: 1280, height: 720, focused: true });
+  let green = false;
+  await until("green pixels on screen", async () => {
+    const shot = await world.screenshot();
+    const [r, g, b] = pixelAt(shot, 640, 600);
+    green = r < 40 && g > 200 && b < 40;
+    return green;
+  });
+  expect(green).toBe(true);
+}, 60_000);
+
+test("the page reaches nothing else: a local HTTP server sees no request, other origins fail", async () => {
+  const port = server.port;
+  const outcome = await evaluate(`Promise.all([
+    fetch("http://127.0.0.1:${port}/").then(() => "loaded", (e) => "failed"),
+    fetch("https://example.com/").then(() => "loaded", (e) => "failed"),
+    fetch("${viewOrigin("org.weft.other")}/index.html").then(() => "loaded", (e) => "failed"),
+    new Promise((resolve) => { const ws = new WebSocket("ws://127.0.0.1:${port}/"); ws.onopen = () => resolve("open"); ws.onerror = () => resolve("failed"); }),
+  ])`);
+  expect(outcome).toEqual(["failed", "failed", "failed", "failed"]);
+  // An image element bypasses connect-src; it still goes through the Fetch domain, which blocks it.
+  await evaluate(`new Promise((resolve) => { const i = new Image(); i.onload = i.onerror = () => resolve(0); i.src = "http://127.0.0.1:${port}/x.png"; })`);
+  expect(hits).toBe(0);
+}, 60_000);
+
+test("navigating away is undone", async () => {
+  await evaluate(`location.href = "http://127.0.0.1:${server.port}/elsewhere"; 0`);
+  await until("the page back on its origin", async () => (await evaluate("location.origin").catch(() => "")) === origin && (await evaluate("document.getElementById('t')?.textContent").catch(() => "")) === "served");
+  expect(hits).toBe(0);
+}, 60_000);

@@ -1,0 +1,136 @@
+/**
+ * Debian's Chromium as a WebView (PLATFORM-NOTES "Chromium as the WebView"): one browser process per view, on
+ * a Wayland connection the compositor made for a session (inherited fd, WAYLAND_SOCKET), driven over
+ * `--remote-debugging-pipe` (cdp.ts), with a fresh profile directory that is removed when it ends.
+ *
+ * Network: a view never needs one. Every request of the page is answered by the caller through the Fetch domain
+ * (origin.ts); as a second wall, Chromium resolves no host name (`--host-resolver-rules`) and sends everything
+ * through a proxy that does not exist, loopback included (`<-loopback>`), so what the Fetch domain does not see
+ * (a WebSocket, WebRTC) goes nowhere either.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeFd } from "../bus/index.ts";
+import type { Logger } from "../log.ts";
+import { CdpConnection } from "./cdp.ts";
+
+export const CHROMIUM = process.env.WEFT_CHROMIUM ?? "/usr/bin/chromium";
+
+export interface ChromiumOptions {
+  /** The Wayland connection (from Compositor1.OpenClient); passed to Chromium and closed here. */
+  waylandFd: number;
+  /** Label for logs and the profile directory name. */
+  name: string;
+  /** The xdg app id / window class Chromium gives its toplevel. */
+  windowClass: string;
+  log: Logger;
+  /** Where the profile directory goes (default: $XDG_RUNTIME_DIR, else the temp dir). */
+  profileParent?: string;
+  extraArgs?: string[];
+}
+
+/** Flags every view gets; why each is there is in PLATFORM-NOTES and docs/webview.md. */
+export function chromiumArgs(profileDir: string, windowClass: string, extra: string[] = []): string[] {
+  const args = [
+    "--ozone-platform=wayland",
+    `--user-data-dir=${profileDir}`,
+    "--remote-debugging-pipe",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication",
+    "--disable-gpu",
+    "--password-store=basic",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    `--class=${windowClass}`,
+    "--test-type",
+    "about:blank",
+  ];
+  // Chromium's sandbox cannot run as root; everywhere else it stays on.
+  if (process.getuid?.() === 0) args.unshift("--no-sandbox");
+  return [...args.slice(0, -1), ...extra, "about:blank"];
+}
+
+export class ChromiumProcess {
+  readonly cdp: CdpConnection;
+  /** Resolves with Chromium's exit code (or signal) when the browser process is gone and the profile removed. */
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly process: Bun.Subprocess,
+    readonly profileDir: string,
+    cdp: CdpConnection,
+    log: Logger,
+  ) {
+    this.cdp = cdp;
+    this.exited = process.exited.then((code) => {
+      rmSync(profileDir, { recursive: true, force: true });
+      log.info("chromium exited", { code: code ?? String(process.signalCode) });
+      return code;
+    });
+  }
+
+  static start(options: ChromiumOptions): ChromiumProcess {
+    const parent = options.profileParent ?? process.env.XDG_RUNTIME_DIR ?? tmpdir();
+    const profileDir = mkdtempSync(join(parent, `weft-chromium-${options.name}-`));
+    const env: Record<string, string> = {};
+    for (const key of ["PATH", "HOME", "LANG", "XDG_RUNTIME_DIR", "TZ", "FONTCONFIG_FILE"]) {
+      if (process.env[key] !== undefined) env[key] = process.env[key]!;
+    }
+    // fd 3: DevTools commands in, fd 4: DevTools out, fd 5: the Wayland connection. Nothing else is inherited;
+    // the bus address in particular stays with us.
+    const child = Bun.spawn([CHROMIUM, ...chromiumArgs(profileDir, options.windowClass, options.extraArgs)], {
+      env: { ...env, WAYLAND_SOCKET: "5", WAYLAND_DISPLAY: "", DISPLAY: "" },
+      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", options.waylandFd],
+    });
+    closeFd(options.waylandFd);
+    const cdp = new CdpConnection(child.stdio[3] as number, child.stdio[4] as number);
+    // Chromium is chatty on stderr; keep what it says for the log at debug level, and errors at warn.
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr as ReadableStream<Uint8Array>) {
+        for (const line of decoder.decode(chunk, { stream: true }).split("\n")) {
+          if (line.trim() === "") continue;
+          // Its attempts to reach the system/session buses (which it is not given) are expected noise.
+          if (/FATAL/.test(line) || (/:ERROR:/.test(line) && !/:ERROR:dbus\//.test(line))) options.log.warn("chromium", { line: line.slice(0, 500) });
+          else options.log.debug("chromium", { line: line.slice(0, 500) });
+        }
+      }
+    })().catch(() => {});
+    return new ChromiumProcess(child, profileDir, cdp, options.log);
+  }
+
+  /** Attaches to the first page target (flattened session) and returns its session id. */
+  async attachToPage(): Promise<string> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { targetInfos } = await this.cdp.send<{ targetInfos: { targetId: string; type: string }[] }>("Target.getTargets");
+      const page = targetInfos.find((t) => t.type === "page");
+      if (page !== undefined) {
+        const { sessionId } = await this.cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId: page.targetId, flatten: true });
+        return sessionId;
+      }
+      if (Date.now() > deadline) throw new Error("Chromium opened no page within 30 s");
+      await Bun.sleep(50);
+    }
+  }
+
+  /** Asks Chromium to quit (closes the DevTools pipe), then kills it if it is still there after `graceMs`. */
+  async stop(graceMs = 3_000): Promise<void> {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.cdp.close();
+      const timer = setTimeout(() => this.process.kill("SIGKILL"), graceMs);
+      await this.process.exited;
+      clearTimeout(timer);
+    }
+    await this.exited;
+  }
+}
