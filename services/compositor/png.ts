@@ -3,7 +3,7 @@
  * little-endian ARGB8888 (bytes B, G, R, A); the alpha of a composed output is meaningless and dropped.
  */
 
-import { deflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 import type { Pixels } from "./native.ts";
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -47,4 +47,88 @@ export function encodePng(pixels: Pixels, level = 1): Uint8Array {
 export function pixelAt(pixels: Pixels, x: number, y: number): [number, number, number] {
   const i = y * pixels.stride + x * 4;
   return [pixels.data[i + 2]!, pixels.data[i + 1]!, pixels.data[i]!];
+}
+
+/**
+ * Decodes an 8-bit, non-interlaced RGB or RGBA PNG (ours, and what Chromium's Page.captureScreenshot writes) into
+ * pixels in the compositor's byte order (B, G, R, A), so screenshots from both sides compare directly. Anything
+ * else (palette, 16-bit, interlaced) is an error naming what it is.
+ */
+export function decodePng(png: Uint8Array): Pixels {
+  const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(Buffer.from(SIGNATURE))) throw new Error("not a PNG (bad signature)");
+  let offset = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  while (offset + 12 <= bytes.length) {
+    const length = bytes.readUInt32BE(offset);
+    const type = bytes.toString("latin1", offset + 4, offset + 8);
+    const data = bytes.subarray(offset + 8, offset + 8 + length);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      const [depth, colour, , , interlace] = [data[8], data[9], data[10], data[11], data[12]];
+      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0) {
+        throw new Error(`unsupported PNG: bit depth ${depth}, colour type ${colour}, interlace ${interlace} (8-bit RGB/RGBA, not interlaced, only)`);
+      }
+      channels = colour === 6 ? 4 : 3;
+      if (width * height > 64 << 20) throw new Error(`PNG too large: ${width}x${height}`);
+    } else if (type === "IDAT") idat.push(data);
+    else if (type === "IEND") break;
+    offset += 12 + length;
+  }
+  if (channels === 0) throw new Error("PNG without IHDR");
+  const raw = inflateSync(Buffer.concat(idat));
+  const rowBytes = width * channels;
+  if (raw.length < (rowBytes + 1) * height) throw new Error("PNG data is shorter than its size says");
+  const rows = new Uint8Array(rowBytes * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (rowBytes + 1)]!;
+    const src = y * (rowBytes + 1) + 1;
+    const dst = y * rowBytes;
+    for (let x = 0; x < rowBytes; x++) {
+      const a = x >= channels ? rows[dst + x - channels]! : 0; // left
+      const b = y > 0 ? rows[dst - rowBytes + x]! : 0; // up
+      const c = x >= channels && y > 0 ? rows[dst - rowBytes + x - channels]! : 0; // up-left
+      let predictor: number;
+      switch (filter) {
+        case 0: predictor = 0; break;
+        case 1: predictor = a; break;
+        case 2: predictor = b; break;
+        case 3: predictor = (a + b) >> 1; break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default: throw new Error(`PNG row ${y} has an unknown filter ${filter}`);
+      }
+      rows[dst + x] = (raw[src + x]! + predictor) & 0xff;
+    }
+  }
+  const stride = width * 4;
+  const out = new Uint8Array(stride * height);
+  for (let i = 0, o = 0; i < rows.length; i += channels, o += 4) {
+    out[o] = rows[i + 2]!;
+    out[o + 1] = rows[i + 1]!;
+    out[o + 2] = rows[i]!;
+    out[o + 3] = channels === 4 ? rows[i + 3]! : 255;
+  }
+  return { width, height, stride, data: out };
+}
+
+/** Mean absolute difference per channel (0..255) between `a`'s box at (ax, ay) and all of `b`. */
+export function meanDifference(a: Pixels, ax: number, ay: number, b: Pixels): number {
+  let total = 0;
+  for (let y = 0; y < b.height; y++) {
+    for (let x = 0; x < b.width; x++) {
+      const [r1, g1, b1] = pixelAt(a, ax + x, ay + y);
+      const [r2, g2, b2] = pixelAt(b, x, y);
+      total += Math.abs(r1 - r2) + Math.abs(g1 - g2) + Math.abs(b1 - b2);
+    }
+  }
+  return total / (3 * Math.max(1, b.width * b.height));
 }

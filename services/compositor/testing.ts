@@ -8,11 +8,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inflateSync } from "node:zlib";
 import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
 import type { Pixels } from "./native.ts";
+import { decodePng } from "./png.ts";
 
 export interface CompositorWorldOptions {
   /** Extra environment for the service (WEFT_COMPOSITOR_TEST_INPUT, WEFT_COMPOSITOR_LOG, …). */
@@ -205,7 +205,7 @@ export class CompositorWorld {
   /** Compositor1.Screenshot, decoded. */
   async screenshot(output = ""): Promise<Pixels> {
     const [png] = (await this.call("Screenshot", "s", [output])) as [Uint8Array];
-    return decodeOwnPng(png);
+    return decodePng(png);
   }
 
   defer(fn: () => Promise<void> | void): void {
@@ -223,44 +223,4 @@ export class CompositorWorld {
     await this.bus.close();
     rmSync(this.runtimeDir, { recursive: true, force: true });
   }
-}
-
-/**
- * Decodes the PNGs png.ts writes (8-bit RGB, filter 0 on every row) back into pixels, in the compositor's
- * B, G, R, A byte order. Not a general PNG decoder: anything else is an error.
- */
-export function decodeOwnPng(png: Uint8Array): Pixels {
-  const bytes = Buffer.from(png);
-  if (bytes.readUInt32BE(0) !== 0x89504e47) throw new Error("not a PNG");
-  let offset = 8;
-  let width = 0;
-  let height = 0;
-  const idat: Buffer[] = [];
-  while (offset < bytes.length) {
-    const length = bytes.readUInt32BE(offset);
-    const type = bytes.toString("latin1", offset + 4, offset + 8);
-    const data = bytes.subarray(offset + 8, offset + 8 + length);
-    if (type === "IHDR") {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      if (data[8] !== 8 || data[9] !== 2) throw new Error("only 8-bit RGB PNGs are decoded here");
-    } else if (type === "IDAT") idat.push(data);
-    offset += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * 4;
-  const out = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (1 + width * 3);
-    if (raw[row] !== 0) throw new Error("only filter type 0 is decoded here");
-    for (let x = 0; x < width; x++) {
-      const i = row + 1 + x * 3;
-      const o = y * stride + x * 4;
-      out[o] = raw[i + 2]!;
-      out[o + 1] = raw[i + 1]!;
-      out[o + 2] = raw[i]!;
-      out[o + 3] = 255;
-    }
-  }
-  return { width, height, stride, data: out };
 }

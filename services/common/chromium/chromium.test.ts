@@ -20,7 +20,7 @@ const origin = viewOrigin("org.weft.test.view");
 
 const FILES: Record<string, string> = {
   "index.html": `<!doctype html><html><head><link rel="stylesheet" href="style.css"><script src="app.js" defer></script></head><body><h1 id="t">waiting</h1></body></html>`,
-  "style.css": "html, body { margin: 0; height: 100%; background: #00ff00; }",
+  "style.css": "html, body { margin: 0; height: 100%; overflow: hidden; background: #00ff00; }",
   "app.js": "document.getElementById('t').textContent = 'served';",
 };
 
@@ -66,11 +66,13 @@ test("the page is served from its origin and its window fills the session's slot
   expect(await evaluate("location.origin")).toBe(origin);
   const [window] = await world.waitForWindows((w) => w.some((x) => x.session === 7n), "chromium's window");
   expect(window).toMatchObject({ session: 7n, role: "application", x: 0, y: 0, width: 1280, height: 720, focused: true });
+  // An app window: no tab strip or address bar, the title is the page's.
+  expect(window!.title).not.toContain("Chromium");
   let green = false;
   await until("green pixels on screen", async () => {
     const shot = await world.screenshot();
-    const [r, g, b] = pixelAt(shot, 640, 600);
-    green = r < 40 && g > 200 && b < 40;
+    // The page is the whole window: green from the top-left corner (no browser toolbar) to the bottom.
+    green = [pixelAt(shot, 640, 600), pixelAt(shot, 1270, 5), pixelAt(shot, 5, 715)].every(([r, g, b]) => r < 40 && g > 200 && b < 40);
     return green;
   });
   expect(green).toBe(true);

@@ -52,11 +52,14 @@ export function chromiumArgs(profileDir: string, windowClass: string, extra: str
     "--proxy-bypass-list=<-loopback>",
     `--class=${windowClass}`,
     "--test-type",
-    "about:blank",
+    ...extra,
+    // An app window: no tab strip, no address bar; the page is the whole window. The real page is navigated to
+    // over CDP once interception is on.
+    "--app=data:text/html,",
   ];
   // Chromium's sandbox cannot run as root; everywhere else it stays on.
   if (process.getuid?.() === 0) args.unshift("--no-sandbox");
-  return [...args.slice(0, -1), ...extra, "about:blank"];
+  return args;
 }
 
 export class ChromiumProcess {
