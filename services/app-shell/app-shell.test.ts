@@ -17,7 +17,9 @@ import { AppdWorld, processAlive, type AppdProcess, type CompositorProcess } fro
 import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
 import { descendantsOf } from "../appd/session.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
-import { profileParentFor } from "./driver.ts";
+import { connectBus } from "../common/bus/index.ts";
+import { RuntimeHandle } from "../runtime/driver.ts";
+import { AppShellHandle, profileParentFor } from "./driver.ts";
 import { APP_SHELL_INTERFACE, APP_SHELL_PATH, appShellBusName, INSPECT_INTERFACE } from "./interface.ts";
 
 const COUNTER = "org.weft.demo.counter";
@@ -106,6 +108,7 @@ async function expectError(call: Promise<unknown>, type: string, fragment = ""):
   try {
     await call;
   } catch (error) {
+    expect(`${(error as { type?: string }).type}: ${(error as Error).message}`).toContain(`${type}: `);
     expect(isBusError(error, type)).toBe(true);
     expect((error as Error).message).toContain(fragment);
     return;
@@ -179,7 +182,7 @@ describe("the counter in its window", () => {
   }, 120_000);
 
   test("hostile selectors are InvalidArgs, missing elements NotFound", async () => {
-    const bad = ["", "#count\u0000", "[[[", "a".repeat(1025), "#count, )", ":has(", "\u0007"];
+    const bad = ["", "#count\u001b[0m", "[[[", "a".repeat(1025), "#count, )", ":has(", "\u0007"];
     for (const selector of bad) await expectError(inspect(first, "ElementText", selector), "org.weft.AppShell1.Error.InvalidArgs");
     await expectError(inspect(first, "ElementRect", "#nothing-here"), "org.weft.AppShell1.Error.NotFound", "#nothing-here");
     await expectError(inspect(first, "ElementText", "#nothing-here"), "org.weft.AppShell1.Error.NotFound");
@@ -275,6 +278,38 @@ describe("when a part of the session dies", () => {
     expect(await session.get("ExitReason")).toBe("the app's window is gone: weft-app-shell was killed by SIGKILL");
     for (const pid of [runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
     expect(existsSync(profileParentFor(id, world.env))).toBe(false);
+  }, 120_000);
+});
+
+describe("weft-app-shell on its own, with the test as its supervisor", () => {
+  test("without WEFT_APP_SHELL_INSPECT there is no Inspect interface; Bound only from the supervisor; it ends when its supervisor leaves", async () => {
+    const supervisor = await connectBus({ address: world.bus.address });
+    const runtime = new RuntimeHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env: world.env });
+    await runtime.waitForState("running");
+    const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
+    const logLines: string[] = [];
+    const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, onLogLine: (line) => logLines.push(line) });
+    const owner = await shell.waitForReady(60_000);
+    const client = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(900n), { path: APP_SHELL_PATH });
+    expect(await client.get("State")).toBe("ready");
+    expect(await client.get("Inspectable")).toBe(false);
+    const refusal = await world.supervisor
+      .call({ destination: owner, path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member: "ElementText", signature: "s", body: ["#echo"] })
+      .then(() => undefined, (error) => (error as { type?: string }).type);
+    expect(refusal).toMatch(/^org\.freedesktop\.DBus\.Error\.Unknown(Interface|Method)$/);
+    // The page sent its hello before anyone was bound: held, then posted once the supervisor says Bound.
+    await runtime.client.call("BindUi", owner);
+    await supervisor.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
+    expect(await client.get("State")).toBe("bound");
+    const chromiumPid = (await client.get("ChromiumPid")) as number;
+    expect(processAlive(chromiumPid)).toBe(true);
+
+    await supervisor.close(); // appd gone: the runtime and the app-shell end by themselves
+    expect(await shell.exitCode).toBe(0);
+    expect(await runtime.exitCode).toBe(1);
+    await until(() => !processAlive(chromiumPid), "Chromium to end");
+    expect(existsSync(profileParentFor(900n, world.env))).toBe(false);
+    expect(logLines.some((l) => l.includes("the supervisor left the bus") || l.includes("the runtime left the bus") || l.includes("the app ended"))).toBe(true);
   }, 120_000);
 });
 
