@@ -13,7 +13,7 @@ import { contractPath, isBusError, Variant, type ServiceClient } from "../common
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { pixelAt } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
-import { AppdWorld, processAlive, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
+import { AppdWorld, FakeSystemd, processAlive, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
 import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
 import { descendantsOf } from "../appd/session.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
@@ -281,6 +281,19 @@ describe("when a part of the session dies", () => {
   }, 120_000);
 });
 
+test("with systemd on the bus, the app-shell joins the session's scope", async () => {
+  const systemd = await FakeSystemd.start(world.bus.address);
+  try {
+    const { id, session } = await launch(COUNTER);
+    const unit = (await session.get("UnitName")) as string;
+    expect(unit).toBe(`app-weft-${COUNTER}-${id}.scope`);
+    expect(systemd.attached).toEqual([[unit, [(await session.get("UiPid")) as number]]]);
+    await appd.client.callWith(LONG, "Terminate", id);
+  } finally {
+    await systemd.close();
+  }
+}, 120_000);
+
 describe("weft-app-shell on its own, with the test as its supervisor", () => {
   test("without WEFT_APP_SHELL_INSPECT there is no Inspect interface; Bound only from the supervisor; it ends when its supervisor leaves", async () => {
     const supervisor = await connectBus({ address: world.bus.address });
@@ -319,3 +332,18 @@ test("headless launches start no app-shell", async () => {
   expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
   await appd.client.callWith(LONG, "Terminate", id);
 }, 60_000);
+
+// Last: it kills appd.
+test("if appd is killed, the runtime, the app-shell and its Chromium all end by themselves", async () => {
+  const { id, session } = await launch(COUNTER);
+  const uiPid = (await session.get("UiPid")) as number;
+  const runtimePid = (await session.get("RuntimePid")) as number;
+  const helpers = chromiumsOf(id);
+  expect(helpers.length).toBeGreaterThan(0);
+  appd.process.kill("SIGKILL");
+  await appd.process.exited;
+  for (const pid of [uiPid, runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+  expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
+  // The app-shell removed its own profile on its way out (appd, which would have, is gone).
+  await until(() => !existsSync(profileParentFor(id, world.env)), "the profile to be removed");
+}, 120_000);

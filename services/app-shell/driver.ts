@@ -6,7 +6,7 @@
  * can, appd removes the session's directory when the session stops, so nothing of a session stays behind.
  */
 
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BusConnection } from "../common/bus/index.ts";
@@ -33,9 +33,43 @@ export function profileParentFor(sessionId: bigint, env: Record<string, string |
   return join(base, String(sessionId));
 }
 
-/** Removes whatever a session's app-shell left of its profile (after it was killed). */
-export function removeSessionProfiles(sessionId: bigint, env: Record<string, string | undefined> = process.env): void {
-  rmSync(profileParentFor(sessionId, env), { recursive: true, force: true });
+/**
+ * Removes whatever a session's app-shell left of its profile (after it was killed). A Chromium that is still
+ * going away (its parent-death signal is on its way) could write into the directory after it was removed, so
+ * any process whose command line names the directory is killed and waited for first.
+ */
+export async function removeSessionProfiles(sessionId: bigint, env: Record<string, string | undefined> = process.env): Promise<void> {
+  const dir = profileParentFor(sessionId, env);
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const users = processesNaming(dir);
+    if (users.length === 0 || Date.now() > deadline) break;
+    for (const pid of users) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await Bun.sleep(20);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Live processes whose command line contains `text` (zombies excluded: they hold nothing). */
+function processesNaming(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat[stat.lastIndexOf(")") + 2] !== "Z") found.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
 }
 
 export interface SpawnAppShellOptions {

@@ -173,7 +173,10 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   const step = <T>(work: Promise<T>) => Promise.race([work, chromiumGone, ended.then(({ why }) => Promise.reject(new StartError(`ended while starting: ${why}`)))]);
 
   const target = await step(chromium.attachToPage());
-  await step(serveOrigin({ cdp: chromium.cdp, sessionId: target, origin, file: (path) => ui.files.get(path), entryUrl, log }));
+  // Chromium's own first load of the app URL gets nothing: the page loads once, by our navigation below, with
+  // the bridge already in place.
+  let serving = false;
+  await step(serveOrigin({ cdp: chromium.cdp, sessionId: target, origin, file: (path) => (serving ? ui.files.get(path) : undefined), entryUrl, log }));
 
   let state: AppShellState = "loading";
   const outbox = new Outbox(bus, runtime, log);
@@ -186,6 +189,7 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   });
   cleanup.defer(() => messages.close());
 
+  serving = true;
   await step(chromium.cdp.send("Page.navigate", { url: entryUrl }, target));
   const deadline = Date.now() + PAGE_LOAD_TIMEOUT_MS;
   for (;;) {

@@ -66,7 +66,7 @@ export class Session {
   #runtime: RuntimeHandle | undefined;
   #ui: AppShellHandle | undefined;
   #uiGone: Promise<void> | undefined;
-  #removeUiLeftovers: (() => void) | undefined;
+  #removeUiLeftovers: (() => Promise<void>) | undefined;
   #exited = false;
   #exitedSignal: { status: string; message: string } | undefined;
   #onExitedSignal: (() => void) | undefined;
@@ -111,7 +111,7 @@ export class Session {
    * Adopts the spawned app-shell: from now on its exit ends the session (the app's window is gone), and every
    * end of the session stops it. `removeLeftovers` removes what a killed app-shell could not (its profile).
    */
-  attachUi(ui: AppShellHandle, removeLeftovers: () => void): void {
+  attachUi(ui: AppShellHandle, removeLeftovers: () => Promise<void>): void {
     this.#ui = ui;
     this.#removeUiLeftovers = removeLeftovers;
     this.observer.propertiesChanged(this, { UiPid: ui.process.pid });
@@ -199,11 +199,7 @@ export class Session {
         await Promise.race([this.#uiGone!, Bun.sleep(5_000)]);
       }
     }
-    try {
-      this.#removeUiLeftovers?.();
-    } catch (error) {
-      this.#log.warn("could not remove what weft-app-shell left behind", { error: String(error) });
-    }
+    await this.#removeUiLeftovers?.().catch((error) => this.#log.warn("could not remove what weft-app-shell left behind", { error: String(error) }));
   }
 
   async #runtimeExited(code: number): Promise<void> {
