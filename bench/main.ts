@@ -17,6 +17,7 @@ const benches: Bench[] = [
   { name: "wasmtime host call", run: async () => (await import("../services/runtime/wasmtime/bench.ts")).benchHostCall() },
   { name: "runtime", run: async () => (await import("../services/runtime/bench.ts")).benchRuntime() },
   { name: "compositor", run: async () => (await import("../services/compositor/bench.ts")).benchCompositor() },
+  { name: "app-shell", run: async () => (await import("../services/app-shell/bench.ts")).benchAppShell() },
 ];
 
 const only = process.argv[2];

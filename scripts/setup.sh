@@ -19,6 +19,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
   libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc
   libxkbcommon-dev xkb-data wayland-utils weston wl-clipboard swaybg xvfb)
+# The WebView: Debian's Chromium with a font, and setpriv (util-linux) so Chromium dies with its app-shell.
+apt_packages+=(chromium fonts-dejavu-core util-linux)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

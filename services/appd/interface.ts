@@ -46,7 +46,7 @@ export class SessionObjects {
           ExitReason: { get: () => session.exitReason },
           RuntimeBusName: { get: () => session.runtimeBusName },
           RuntimePid: { get: () => session.runtimePid },
-          UiPid: { get: () => 0 },
+          UiPid: { get: () => session.uiPid },
           Headless: { get: () => session.headless },
           GrantedCapabilities: { get: () => [...session.grantedCapabilities] },
           UnitName: { get: () => session.unitName },

@@ -7,12 +7,17 @@
  *      ├────────────────────────────────────────►├──► stopping ──(runtime's Stop, then SIGTERM;
  *      │                                         │                 2 s grace; SIGKILL every process)──► stopped
  *      └──(runtime exits by itself: refused package, crash, app exit)──────────────────────────────────► stopped
+ *                                                          (via stopping while the app-shell is stopped)
+ *
+ * The app-shell (weft-app-shell, the session's window) is stopped on every path; when it ends by itself
+ * (Chromium exited or crashed, it was killed) the session is stopped with "the app's window is gone: …".
  *
  * Every path to `stopped` goes through one promise (`#ending`), so a Terminate racing a crash, or a shutdown
  * racing a Terminate, ends the session once, with the first reason.
  */
 
 import { readdirSync, readFileSync } from "node:fs";
+import { describeAppShellExit, type AppShellHandle } from "../app-shell/driver.ts";
 import type { Logger } from "../common/log.ts";
 import type { RuntimeHandle } from "../runtime/driver.ts";
 import { runtimeBusName } from "../runtime/interface.ts";
@@ -21,6 +26,14 @@ export type SessionState = "starting" | "running" | "stopping" | "stopped";
 
 /** Time the runtime gets to end after Stop (or SIGTERM) before every process of the session is killed. */
 export const STOP_GRACE_MS = 2_000;
+/** Time weft-app-shell gets to stop Chromium and end after SIGTERM before it and its Chromium are killed. */
+export const UI_STOP_GRACE_MS = 5_000;
+/**
+ * An app-shell that ended with code 0 saw the session's runtime (or appd) leave; the runtime's own exit, which
+ * says why the app ended, usually reaches appd a moment later. Only after this wait does the UI's end stop a
+ * session that is still running (someone sent the app-shell SIGTERM).
+ */
+const UI_ENDED_WAIT_MS = 1_000;
 /** How long an exit waits for the runtime's Exited signal, which says why the guest ended. */
 const EXITED_SIGNAL_WAIT_MS = 200;
 const SIGKILL = 9;
@@ -51,6 +64,9 @@ export class Session {
   /** The runtime's unique name once it is known to be ours (its Exited signal is matched on it). */
   runtimeUniqueName: string | undefined;
   #runtime: RuntimeHandle | undefined;
+  #ui: AppShellHandle | undefined;
+  #uiGone: Promise<void> | undefined;
+  #removeUiLeftovers: (() => Promise<void>) | undefined;
   #exited = false;
   #exitedSignal: { status: string; message: string } | undefined;
   #onExitedSignal: (() => void) | undefined;
@@ -80,6 +96,32 @@ export class Session {
 
   get runtime(): RuntimeHandle | undefined {
     return this.#runtime;
+  }
+
+  /** weft-app-shell's pid; 0 while there is none (headless, before it is spawned, no compositor). */
+  get uiPid(): number {
+    return this.#ui?.process.pid ?? 0;
+  }
+
+  get ui(): AppShellHandle | undefined {
+    return this.#ui;
+  }
+
+  /**
+   * Adopts the spawned app-shell: from now on its exit ends the session (the app's window is gone), and every
+   * end of the session stops it. `removeLeftovers` removes what a killed app-shell could not (its profile).
+   */
+  attachUi(ui: AppShellHandle, removeLeftovers: () => Promise<void>): void {
+    this.#ui = ui;
+    this.#removeUiLeftovers = removeLeftovers;
+    this.observer.propertiesChanged(this, { UiPid: ui.process.pid });
+    this.#uiGone = ui.exitCode.then(() => undefined);
+    void ui.exitCode.then(async (code) => {
+      const reason = `the app's window is gone: ${describeAppShellExit(code, ui.process.signalCode)}`;
+      this.#log.info("weft-app-shell exited", { code, signal: ui.process.signalCode ?? "" });
+      if (code === 0 && ui.process.signalCode === null) await Bun.sleep(UI_ENDED_WAIT_MS);
+      if (this.#ending === undefined) void this.stop(reason);
+    });
   }
 
   get ended(): boolean {
@@ -119,6 +161,7 @@ export class Session {
 
   async #teardown(reason: string): Promise<void> {
     this.#setState("stopping", reason);
+    const uiStopped = this.#stopUi();
     const runtime = this.#runtime;
     if (runtime !== undefined && !this.#exited) {
       const asked = await runtime.client.callWith({ timeoutMs: 1_000 }, "Stop", reason.slice(0, 256)).then(
@@ -132,7 +175,31 @@ export class Session {
         if (!(await this.#exitWithin(5_000))) this.#log.error("the runtime survived SIGKILL", { pid: runtime.process.pid });
       }
     }
+    await uiStopped;
     this.#finish(reason);
+  }
+
+  /** SIGTERM to the app-shell (it stops its Chromium); after the grace, SIGKILL to it and everything below it. */
+  async #stopUi(): Promise<void> {
+    const ui = this.#ui;
+    if (ui === undefined) return;
+    if (ui.process.exitCode === null && ui.process.signalCode === null) {
+      ui.process.kill("SIGTERM");
+      const gone = await Promise.race([this.#uiGone!.then(() => true), Bun.sleep(UI_STOP_GRACE_MS).then(() => false)]);
+      if (!gone) {
+        this.#log.warn("weft-app-shell did not stop within the grace; killing it and its Chromium", { graceMs: UI_STOP_GRACE_MS });
+        // Found before the kill: once the app-shell is gone its children are re-parented and no longer below it.
+        for (const pid of [...descendantsOf(ui.process.pid), ui.process.pid]) {
+          try {
+            process.kill(pid, SIGKILL);
+          } catch {
+            // already gone
+          }
+        }
+        await Promise.race([this.#uiGone!, Bun.sleep(5_000)]);
+      }
+    }
+    await this.#removeUiLeftovers?.().catch((error) => this.#log.warn("could not remove what weft-app-shell left behind", { error: String(error) }));
   }
 
   async #runtimeExited(code: number): Promise<void> {
@@ -142,7 +209,12 @@ export class Session {
       if (this.#exitedSignal === undefined) {
         await Promise.race([new Promise<void>((resolve) => (this.#onExitedSignal = resolve)), Bun.sleep(EXITED_SIGNAL_WAIT_MS)]);
       }
-      this.#finish(this.#describeExit(code));
+      const reason = this.#describeExit(code);
+      if (this.#ui !== undefined) {
+        this.#setState("stopping", reason); // the app-shell still has to go
+        await this.#stopUi();
+      }
+      this.#finish(reason);
     })();
   }
 

@@ -11,10 +11,16 @@
  *   4. weft-runtime is spawned with appd as supervisor, then moved into its transient scope when systemd is
  *      on the bus (a scope adopts existing pids);
  *   5. the runtime reports `running` within 30 s, and the owner of its bus name is that very process;
- *   6. headless: the caller is bound as the UI end; the session is `running`.
+ *   6. headless: the caller is bound as the UI end. Otherwise, when the compositor is on the bus, weft-app-shell
+ *      is spawned (into the scope too), owns org.weft.AppShell1.S<id> within 30 s, its owner is that very
+ *      process, and it is bound as the UI end (BindUi, then its Bound). Without a compositor the session runs
+ *      without a window (logged once), like it runs without a scope when systemd is absent;
+ *   7. the session is `running`.
  * A failure after 3 stops the session (it stays visible, `stopped`, with the reason) and is returned.
  */
 
+import { AppShellHandle, removeSessionProfiles } from "../app-shell/driver.ts";
+import { APP_SHELL_INTERFACE, APP_SHELL_PATH } from "../app-shell/interface.ts";
 import { appIdProblem } from "../common/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";
@@ -32,6 +38,9 @@ import { SystemdScopes, UnitError } from "./units.ts";
 
 /** Time from spawn until the guest reports ready (SPEC 2.2.5). */
 export const READY_TIMEOUT_MS = 30_000;
+/** Time from spawning weft-app-shell until its page is shown and it owns its name (Chromium's cold start ≈ 1–2 s). */
+export const UI_READY_TIMEOUT_MS = 30_000;
+const COMPOSITOR_NAME = "org.weft.Compositor1";
 /** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
 export const MAX_LIVE_SESSIONS = 64;
 /** How long a stopped session stays visible (its object, ListSessions) so clients can read why it ended. */
@@ -94,6 +103,7 @@ export class Supervisor {
   readonly #forgetTimers = new Set<ReturnType<typeof setTimeout>>();
   #nextId = 1n;
   #withoutSystemdLogged = false;
+  #withoutCompositorLogged = false;
   #closing = false;
 
   constructor(options: SupervisorOptions) {
@@ -186,8 +196,48 @@ export class Supervisor {
     }
     session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
     if (session.headless) await runtime.client.call("BindUi", caller);
+    else if (await this.#bus.nameHasOwner(COMPOSITOR_NAME)) await this.#startUi(session, runtime);
+    else if (!this.#withoutCompositorLogged) {
+      this.#withoutCompositorLogged = true;
+      this.#log.info("the compositor is not on the bus: sessions run without a window (their messages are held for a UI end)");
+    }
     session.markRunning();
     if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
+  }
+
+  /**
+   * Spawns the session's weft-app-shell, waits until it shows the page and owns its name, checks that owner is
+   * the process spawned here (anyone may own a name), and binds it as the session's UI end.
+   */
+  async #startUi(session: Session, runtime: RuntimeHandle): Promise<void> {
+    const ui = new AppShellHandle({
+      appId: session.appId,
+      sessionId: session.id,
+      supervisor: this.#bus,
+      env: this.#runtimeEnv,
+      onLogLine: (line) => process.stderr.write(line + "\n"),
+    });
+    session.attachUi(ui, () => removeSessionProfiles(session.id, this.#env));
+    if (session.unitName !== "") {
+      try {
+        await this.#scopes.attach(session.unitName, ui.process.pid);
+      } catch (error) {
+        throw error instanceof UnitError ? new AppdError("UnitFailed", error.message) : error;
+      }
+    }
+    let owner: string;
+    try {
+      owner = await ui.waitForReady(UI_READY_TIMEOUT_MS);
+    } catch (error) {
+      if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
+      throw new AppdError("StartFailed", (error as Error).message);
+    }
+    const credentials = await this.#bus.credentials(owner);
+    if (credentials.pid !== ui.process.pid) {
+      throw new AppdError("StartFailed", `${ui.busName} is owned by another process (pid ${credentials.pid}), not by the session's weft-app-shell`);
+    }
+    await runtime.client.call("BindUi", owner);
+    await this.#bus.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
   }
 
   /**

@@ -10,9 +10,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
+import type { Pixels } from "../compositor/native.ts";
+import { decodePng } from "../compositor/png.ts";
+import type { WindowRow } from "../compositor/testing.ts";
 import { APPD_INTERFACE } from "./interface.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
+const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
 
 /** A world for appd tests: RuntimeWorld plus an XDG_RUNTIME_DIR. */
 export class AppdWorld extends RuntimeWorld {
@@ -24,11 +29,95 @@ export class AppdWorld extends RuntimeWorld {
     this.env.XDG_RUNTIME_DIR = this.runtimeDir;
   }
 
+  /**
+   * Starts the real weft-compositor on this world's bus (headless wlroots, pixman; test input on), as
+   * `weft session` runs it, so non-headless launches get a window. Stopped by `close()`.
+   */
+  async startCompositor(): Promise<CompositorProcess> {
+    const compositor = new CompositorProcess(this, join(this.root, "compositor-run"));
+    this.#compositor = compositor;
+    await compositor.serving();
+    return compositor;
+  }
+
+  #compositor: CompositorProcess | undefined;
+
+  override async close(): Promise<void> {
+    await this.#compositor?.stop();
+    await super.close();
+  }
+
   /** Starts weft-appd and waits until it serves; `extraEnv` adds to the world's environment. */
   async startAppd(extraEnv: Record<string, string> = {}): Promise<AppdProcess> {
     const appd = new AppdProcess({ ...this.env, ...extraEnv }, this.supervisor);
     await appd.serving();
     return appd;
+  }
+}
+
+/** weft-compositor (services/compositor/main.ts) on an AppdWorld's bus, with a client of its interfaces. */
+export class CompositorProcess {
+  readonly process: Bun.Subprocess<"ignore", "ignore", "pipe">;
+  readonly log: Promise<string>;
+
+  constructor(
+    private readonly world: AppdWorld,
+    runtimeDir: string,
+  ) {
+    mkdirSync(runtimeDir, { mode: 0o700, recursive: true });
+    this.process = Bun.spawn([process.execPath, COMPOSITOR_MAIN], {
+      env: { ...world.env, WLR_BACKENDS: "headless", WLR_RENDERER: "pixman", XDG_RUNTIME_DIR: runtimeDir, WAYLAND_DISPLAY: "", DISPLAY: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+    }) as Bun.Subprocess<"ignore", "ignore", "pipe">;
+    this.log = new Response(this.process.stderr).text();
+  }
+
+  async serving(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!(await this.world.supervisor.nameHasOwner(COMPOSITOR_NAME))) {
+      if (this.process.exitCode !== null) throw new Error(`weft-compositor exited ${this.process.exitCode}: ${await this.log}`);
+      if (Date.now() > deadline) throw new Error("weft-compositor did not start");
+      await Bun.sleep(50);
+    }
+  }
+
+  call(member: string, signature = "", body: unknown[] = [], iface = COMPOSITOR_INTERFACE): Promise<unknown[]> {
+    return this.world.supervisor.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: iface, member, signature, body });
+  }
+
+  async listWindows(): Promise<WindowRow[]> {
+    const [rows] = (await this.call("ListWindows")) as [unknown[][]];
+    return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
+      id: id as number,
+      session: session as bigint,
+      role: role as string,
+      appId: appId as string,
+      title: title as string,
+      x: x as number,
+      y: y as number,
+      width: width as number,
+      height: height as number,
+      focused: focused as boolean,
+    }));
+  }
+
+  async screenshot(): Promise<Pixels> {
+    const [png] = (await this.call("Screenshot", "s", [""])) as [Uint8Array];
+    return decodePng(png);
+  }
+
+  /** TestInput.Click at layout coordinates (x, y). */
+  click(x: number, y: number): Promise<unknown[]> {
+    return this.call("Click", "dd", [x, y], "org.weft.Compositor1.TestInput");
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode === null) {
+      this.process.kill("SIGTERM");
+      const timer = setTimeout(() => this.process.kill("SIGKILL"), 5_000);
+      await this.process.exited;
+      clearTimeout(timer);
+    }
   }
 }
 
@@ -84,6 +173,11 @@ const SYSTEMD_CONTRACT = `<node>
       <arg name="aux" type="a(sa(sv))" direction="in"/>
       <arg name="job" type="o" direction="out"/>
     </method>
+    <method name="AttachProcessesToUnit">
+      <arg name="name" type="s" direction="in"/>
+      <arg name="subcgroup" type="s" direction="in"/>
+      <arg name="pids" type="au" direction="in"/>
+    </method>
     <method name="KillUnit">
       <arg name="name" type="s" direction="in"/>
       <arg name="whom" type="s" direction="in"/>
@@ -109,6 +203,7 @@ export interface TransientUnitCall {
 export class FakeSystemd {
   readonly units: TransientUnitCall[] = [];
   readonly kills: [string, string, number][] = [];
+  readonly attached: [string, number[]][] = [];
   #connection: BusConnection | undefined;
 
   static async start(address: string, result = "done"): Promise<FakeSystemd> {
@@ -124,6 +219,9 @@ export class FakeSystemd {
           const job = `/org/freedesktop/systemd1/job/${id}`;
           setTimeout(() => service.emit("JobRemoved", id, job, name, result), 5); // after the reply, like systemd
           return job;
+        },
+        AttachProcessesToUnit: ([name, , pids]: [string, string, number[]]) => {
+          fake.attached.push([name, pids]);
         },
         KillUnit: ([name, whom, signal]: [string, string, number]) => {
           fake.kills.push([name, whom, signal]);

@@ -104,6 +104,21 @@ export class SystemdScopes {
     }
   }
 
+  /**
+   * Moves `pid` into the session's scope (the app-shell, spawned after the scope exists): systemd's
+   * AttachProcessesToUnit. Chromium, started by it later, is born inside.
+   */
+  async attach(unit: string, pid: number): Promise<void> {
+    try {
+      await this.bus.call(
+        { destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER, member: "AttachProcessesToUnit", signature: "ssau", body: [unit, "", [pid]] },
+        { timeoutMs: 5_000 },
+      );
+    } catch (error) {
+      throw new UnitError(`systemd would not move pid ${pid} into ${unit}: ${(error as Error).message}`);
+    }
+  }
+
   /** Sends `signal` to every process of the unit (teardown, after the grace). */
   async killUnit(unit: string, signal: number): Promise<void> {
     await this.bus.call(

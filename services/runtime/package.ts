@@ -65,7 +65,7 @@ export async function loadVerifiedPackage(appId: string, env: Env = process.env)
 }
 
 /** Reads a regular file without following a final symlink and without blocking on a FIFO, up to `limit`. */
-function readRegularFile(path: string, limit: number): Uint8Array {
+export function readRegularFile(path: string, limit: number): Uint8Array {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const info = fstatSync(fd);

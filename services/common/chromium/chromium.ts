@@ -9,7 +9,7 @@
  * (a WebSocket, WebRTC) goes nowhere either.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd } from "../bus/index.ts";
@@ -17,6 +17,12 @@ import type { Logger } from "../log.ts";
 import { CdpConnection } from "./cdp.ts";
 
 export const CHROMIUM = process.env.WEFT_CHROMIUM ?? "/usr/bin/chromium";
+/**
+ * util-linux's setpriv sets PR_SET_PDEATHSIG and then execs Chromium (same pid): if the process that started
+ * Chromium dies, even by SIGKILL, the kernel kills the browser, and its helpers end with it (their channel to
+ * the browser closes). Bun.spawn has no hook to run prctl in the child itself.
+ */
+const SETPRIV = "/usr/bin/setpriv";
 
 export interface ChromiumOptions {
   /** The Wayland connection (from Compositor1.OpenClient); passed to Chromium and closed here. */
@@ -29,10 +35,20 @@ export interface ChromiumOptions {
   /** Where the profile directory goes (default: $XDG_RUNTIME_DIR, else the temp dir). */
   profileParent?: string;
   extraArgs?: string[];
+  /**
+   * The app window's first URL (`--app=<url>`; default an empty `data:` page). Every view is an app window: no
+   * tab strip, no toolbar, the page fills the window (a normal browser frame would put 87 px of toolbar above it).
+   * Chromium derives an app window's Wayland app id from this URL ("chrome-<host>__<path>-Default") and ignores
+   * `windowClass`; `about:blank` is not taken as an app URL. Give the view's origin: that first load fails (no
+   * resolver, dead proxy) until the caller has its Fetch interception on and navigates.
+   */
+  appUrl?: string;
+  /** Kill Chromium when this process dies (PR_SET_PDEATHSIG through setpriv; default true when setpriv exists). */
+  dieWithParent?: boolean;
 }
 
 /** Flags every view gets; why each is there is in PLATFORM-NOTES and docs/webview.md. */
-export function chromiumArgs(profileDir: string, windowClass: string, extra: string[] = []): string[] {
+export function chromiumArgs(profileDir: string, windowClass: string, extra: string[] = [], appUrl?: string): string[] {
   const args = [
     "--ozone-platform=wayland",
     `--user-data-dir=${profileDir}`,
@@ -53,9 +69,9 @@ export function chromiumArgs(profileDir: string, windowClass: string, extra: str
     `--class=${windowClass}`,
     "--test-type",
     ...extra,
-    // An app window: no tab strip, no address bar; the page is the whole window. The real page is navigated to
-    // over CDP once interception is on.
-    "--app=data:text/html,",
+    // Always an app window: no tab strip, no address bar; the page is the whole window. The real page is
+    // navigated to over CDP once interception is on.
+    `--app=${appUrl ?? "data:text/html,"}`,
   ];
   // Chromium's sandbox cannot run as root; everywhere else it stays on.
   if (process.getuid?.() === 0) args.unshift("--no-sandbox");
@@ -90,7 +106,8 @@ export class ChromiumProcess {
     }
     // fd 3: DevTools commands in, fd 4: DevTools out, fd 5: the Wayland connection. Nothing else is inherited;
     // the bus address in particular stays with us.
-    const child = Bun.spawn([CHROMIUM, ...chromiumArgs(profileDir, options.windowClass, options.extraArgs)], {
+    const launcher = (options.dieWithParent ?? true) && existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--"] : [];
+    const child = Bun.spawn([...launcher, CHROMIUM, ...chromiumArgs(profileDir, options.windowClass, options.extraArgs, options.appUrl)], {
       env: { ...env, WAYLAND_SOCKET: "5", WAYLAND_DISPLAY: "", DISPLAY: "" },
       stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", options.waylandFd],
     });

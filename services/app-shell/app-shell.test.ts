@@ -1,0 +1,349 @@
+/**
+ * weft-app-shell end to end, the way a user meets it: the real compositor (headless, pixman), the real appd,
+ * runtimes and Chromium on a private bus, the signed demo counter and a sandbox fixture app signed with the
+ * test key. Clicks go through the compositor's test input at the window position + ElementRect's centre;
+ * what the page shows is read back with ElementText (WEFT_APP_SHELL_INSPECT=1 in appd's environment).
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildApps } from "../../apps/build.ts";
+import { contractPath, isBusError, Variant, type ServiceClient } from "../common/bus/index.ts";
+import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { pixelAt } from "../compositor/png.ts";
+import type { Pixels } from "../compositor/native.ts";
+import { AppdWorld, FakeSystemd, processAlive, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
+import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
+import { descendantsOf } from "../appd/session.ts";
+import { DEMO_DIST, until } from "../runtime/testing.ts";
+import { connectBus } from "../common/bus/index.ts";
+import { RuntimeHandle } from "../runtime/driver.ts";
+import { AppShellHandle, profileParentFor } from "./driver.ts";
+import { APP_SHELL_INTERFACE, APP_SHELL_PATH, appShellBusName, INSPECT_INTERFACE } from "./interface.ts";
+
+const COUNTER = "org.weft.demo.counter";
+const SANDBOX = "org.weft.test.sandbox";
+const LONG = { timeoutMs: 90_000 };
+/** The sandbox page fetches this fixed port (fixtures/apps/org.weft.test.sandbox/ui/probe.js). */
+const LOCAL_PORT = 47613;
+
+let world: AppdWorld;
+let compositor: CompositorProcess;
+let appd: AppdProcess;
+let server: ReturnType<typeof Bun.serve>;
+const serverHits: string[] = [];
+
+beforeAll(async () => {
+  server = Bun.serve({ port: LOCAL_PORT, hostname: "127.0.0.1", fetch: (request) => (serverHits.push(request.url), new Response("local")) });
+  world = new AppdWorld();
+  await world.start();
+  await world.install(join(DEMO_DIST, COUNTER));
+  const appsDir = join(world.root, "fixture-src");
+  cpSync(join(import.meta.dir, "fixtures/apps", SANDBOX), join(appsDir, SANDBOX), { recursive: true });
+  const [built] = await buildApps({ appsDir, distDir: join(world.root, "fixture-dist"), keyFile: world.testKey.secretFile, log: () => {} });
+  await world.install(built!.packageDir);
+  compositor = await world.startCompositor();
+  appd = await world.startAppd({ WEFT_APP_SHELL_INSPECT: "1" });
+}, 120_000);
+
+afterAll(async () => {
+  await appd?.stop();
+  await world?.close();
+  server?.stop(true);
+});
+
+function sessionClient(path: string): ServiceClient {
+  return world.supervisor.client(contractPath(SESSION_INTERFACE), APPD_INTERFACE, { path, interface: SESSION_INTERFACE });
+}
+
+async function launch(appId: string): Promise<{ id: bigint; session: ServiceClient }> {
+  const [id, path] = (await appd.client.callWith(LONG, "Launch", appId, {})) as [bigint, string];
+  return { id, session: sessionClient(path) };
+}
+
+function inspect(id: bigint, member: "ElementRect" | "ElementText", selector: string): Promise<unknown[]> {
+  return world.supervisor.call({ destination: appShellBusName(id), path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member, signature: "s", body: [selector] });
+}
+
+async function text(id: bigint, selector: string): Promise<string> {
+  return ((await inspect(id, "ElementText", selector)) as [string])[0];
+}
+
+async function waitForText(id: bigint, selector: string, expected: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = "";
+  while ((last = await text(id, selector)) !== expected) {
+    if (Date.now() > deadline) throw new Error(`${selector} shows ${JSON.stringify(last)}, not ${JSON.stringify(expected)}`);
+    await Bun.sleep(50);
+  }
+}
+
+async function windowOf(id: bigint) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const window = (await compositor.listWindows()).find((w) => w.session === id);
+    if (window !== undefined) return window;
+    if (Date.now() > deadline) throw new Error(`no window for session ${id}`);
+    await Bun.sleep(25);
+  }
+}
+
+/** Clicks the element's centre through the compositor (window position + ElementRect). */
+async function clickElement(id: bigint, selector: string): Promise<void> {
+  const window = await windowOf(id);
+  const [x, y, width, height] = (await inspect(id, "ElementRect", selector)) as [number, number, number, number];
+  await compositor.click(window.x + x + width / 2, window.y + y + height / 2);
+}
+
+function crop(shot: Pixels, box: { x: number; y: number; width: number; height: number }): string {
+  const rows: string[] = [];
+  for (let y = Math.floor(box.y); y < box.y + box.height; y += 2) {
+    for (let x = Math.floor(box.x); x < box.x + box.width; x += 2) rows.push(pixelAt(shot, x, y).join(","));
+  }
+  return rows.join(" ");
+}
+
+async function expectError(call: Promise<unknown>, type: string, fragment = ""): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    expect(`${(error as { type?: string }).type}: ${(error as Error).message}`).toContain(`${type}: `);
+    expect(isBusError(error, type)).toBe(true);
+    expect((error as Error).message).toContain(fragment);
+    return;
+  }
+  throw new Error(`expected ${type}`);
+}
+
+/** Chromium processes whose profile is in this session's directory (the browser and its helpers). */
+function chromiumsOf(id: bigint): number[] {
+  const marker = profileParentFor(id, world.env);
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(processAlive);
+}
+
+describe("the counter in its window", () => {
+  let first: bigint;
+
+  test("launch maps the app's window in the session's slot; clicks reach the page, the page reaches the app and back", async () => {
+    const { id, session } = await launch(COUNTER);
+    first = id;
+    expect(await session.get("State")).toBe("running");
+    const uiPid = (await session.get("UiPid")) as number;
+    expect(uiPid).toBeGreaterThan(0);
+    expect(processAlive(uiPid)).toBe(true);
+    const window = await windowOf(id);
+    expect(window).toMatchObject({ session: id, role: "application", x: 0, y: 0, width: 1280, height: 720 });
+    // Chromium names an app window after its URL: the app's origin label is in the app id.
+    expect(window.appId).toContain("org-weft-demo-counter.weft.invalid");
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: appShellBusName(id), path: APP_SHELL_PATH, contract: contractPath(APP_SHELL_INTERFACE), interface: APP_SHELL_INTERFACE });
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: appShellBusName(id), path: APP_SHELL_PATH, contract: contractPath(INSPECT_INTERFACE), interface: INSPECT_INTERFACE });
+    const shell = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(id), { path: APP_SHELL_PATH });
+    expect(await shell.get("State")).toBe("bound");
+    expect(await shell.get("AppId")).toBe(COUNTER);
+    expect(await shell.get("Inspectable")).toBe(true);
+
+    await waitForText(id, "#count", "0"); // the page asked for the count and got the reply
+    const [cx, cy, cw, ch] = (await inspect(id, "ElementRect", "#count")) as [number, number, number, number];
+    const countBox = { x: window.x + cx, y: window.y + cy, width: cw, height: ch };
+    const before = crop(await compositor.screenshot(), countBox);
+    for (let i = 0; i < 3; i++) await clickElement(id, "#increment");
+    await waitForText(id, "#count", "3");
+    let after = before;
+    const deadline = Date.now() + 20_000;
+    while (after === before && Date.now() < deadline) {
+      after = crop(await compositor.screenshot(), countBox);
+      if (after === before) await Bun.sleep(50);
+    }
+    expect(after).not.toBe(before);
+  }, 120_000);
+
+  test("two counter sessions stay independent: each window shows its own count", async () => {
+    const { id: second } = await launch(COUNTER);
+    await waitForText(second, "#count", "0");
+    await compositor.call("FocusSession", "t", [second]);
+    await clickElement(second, "#decrement");
+    await waitForText(second, "#count", "\u22121");
+    await compositor.call("FocusSession", "t", [first]);
+    await clickElement(first, "#increment");
+    await waitForText(first, "#count", "4");
+    expect(await text(second, "#count")).toBe("\u22121");
+    await appd.client.callWith(LONG, "Terminate", second);
+  }, 120_000);
+
+  test("hostile selectors are InvalidArgs, missing elements NotFound", async () => {
+    const bad = ["", "#count\u001b[0m", "[[[", "a".repeat(1025), "#count, )", ":has(", "\u0007"];
+    for (const selector of bad) await expectError(inspect(first, "ElementText", selector), "org.weft.AppShell1.Error.InvalidArgs");
+    await expectError(inspect(first, "ElementRect", "#nothing-here"), "org.weft.AppShell1.Error.NotFound", "#nothing-here");
+    await expectError(inspect(first, "ElementText", "#nothing-here"), "org.weft.AppShell1.Error.NotFound");
+    // Not the supervisor: Bound is refused.
+    await expectError(
+      world.supervisor.call({ destination: appShellBusName(first), path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" }),
+      "org.weft.AppShell1.Error.AccessDenied",
+    );
+    expect(await text(first, "#count")).toBe("4");
+  }, 60_000);
+
+  test("Terminate stops the app-shell, its Chromium and the runtime, and removes the profile", async () => {
+    const session = sessionClient(`/org/weft/AppD1/sessions/${first}`);
+    const uiPid = (await session.get("UiPid")) as number;
+    const runtimePid = (await session.get("RuntimePid")) as number;
+    const chromium = chromiumsOf(first);
+    expect(chromium.length).toBeGreaterThan(0);
+    await appd.client.callWith(LONG, "Terminate", first);
+    expect(await session.get("State")).toBe("stopped");
+    for (const pid of [uiPid, runtimePid, ...chromium]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+    expect(existsSync(profileParentFor(first, world.env))).toBe(false);
+    expect(await world.supervisor.nameHasOwner(appShellBusName(first))).toBe(false);
+  }, 60_000);
+});
+
+describe("the page's sandbox", () => {
+  test("the page reaches no local server, no other app, no network; its bridge is sealed and echoes odd payloads", async () => {
+    const { id } = await launch(SANDBOX);
+    for (const what of ["local", "other", "network", "image"]) await waitForText(id, `#${what}`, "failed");
+    await waitForText(id, "#bridge", "sealed");
+    await waitForText(id, "#session", String(id));
+    await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
+    expect(serverHits).toEqual([]);
+
+    // Navigating away is undone: the page is loaded again on its origin and the server still sees nothing.
+    await waitForText(id, "#loads", "1");
+    await clickElement(id, "#leave");
+    await waitForText(id, "#loads", "2");
+    await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
+    expect(serverHits).toEqual([]);
+    await appd.client.callWith(LONG, "Terminate", id);
+  }, 120_000);
+});
+
+describe("when a part of the session dies", () => {
+  test("killing the session's Chromium ends the session with the documented reason and leaves no process", async () => {
+    const { id, session } = await launch(COUNTER);
+    const uiPid = (await session.get("UiPid")) as number;
+    const runtimePid = (await session.get("RuntimePid")) as number;
+    const shell = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(id), { path: APP_SHELL_PATH });
+    const chromiumPid = (await shell.get("ChromiumPid")) as number;
+    const helpers = chromiumsOf(id);
+    expect(helpers).toContain(chromiumPid);
+    process.kill(chromiumPid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while ((await session.get("State")) !== "stopped") {
+      if (Date.now() > deadline) throw new Error("the session did not stop");
+      await Bun.sleep(50);
+    }
+    expect(await session.get("ExitReason")).toBe("the app's window is gone: Chromium exited or crashed (weft-app-shell exit 4)");
+    for (const pid of [uiPid, runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+    expect(existsSync(profileParentFor(id, world.env))).toBe(false);
+  }, 120_000);
+
+  test("killing the runtime ends the app-shell and its Chromium too", async () => {
+    const { id, session } = await launch(COUNTER);
+    const uiPid = (await session.get("UiPid")) as number;
+    const runtimePid = (await session.get("RuntimePid")) as number;
+    const helpers = chromiumsOf(id);
+    process.kill(runtimePid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while ((await session.get("State")) !== "stopped") {
+      if (Date.now() > deadline) throw new Error("the session did not stop");
+      await Bun.sleep(50);
+    }
+    expect(await session.get("ExitReason")).toBe("the runtime was killed by SIGKILL");
+    for (const pid of [uiPid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+    expect(existsSync(profileParentFor(id, world.env))).toBe(false);
+  }, 120_000);
+
+  test("a SIGKILLed app-shell takes its Chromium with it (parent-death signal); the session stops and its profile is removed", async () => {
+    const { id, session } = await launch(COUNTER);
+    const uiPid = (await session.get("UiPid")) as number;
+    const runtimePid = (await session.get("RuntimePid")) as number;
+    const helpers = descendantsOf(uiPid);
+    expect(helpers.length).toBeGreaterThan(0);
+    process.kill(uiPid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while ((await session.get("State")) !== "stopped") {
+      if (Date.now() > deadline) throw new Error("the session did not stop");
+      await Bun.sleep(50);
+    }
+    expect(await session.get("ExitReason")).toBe("the app's window is gone: weft-app-shell was killed by SIGKILL");
+    for (const pid of [runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+    expect(existsSync(profileParentFor(id, world.env))).toBe(false);
+  }, 120_000);
+});
+
+test("with systemd on the bus, the app-shell joins the session's scope", async () => {
+  const systemd = await FakeSystemd.start(world.bus.address);
+  try {
+    const { id, session } = await launch(COUNTER);
+    const unit = (await session.get("UnitName")) as string;
+    expect(unit).toBe(`app-weft-${COUNTER}-${id}.scope`);
+    expect(systemd.attached).toEqual([[unit, [(await session.get("UiPid")) as number]]]);
+    await appd.client.callWith(LONG, "Terminate", id);
+  } finally {
+    await systemd.close();
+  }
+}, 120_000);
+
+describe("weft-app-shell on its own, with the test as its supervisor", () => {
+  test("without WEFT_APP_SHELL_INSPECT there is no Inspect interface; Bound only from the supervisor; it ends when its supervisor leaves", async () => {
+    const supervisor = await connectBus({ address: world.bus.address });
+    const runtime = new RuntimeHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env: world.env });
+    await runtime.waitForState("running");
+    const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
+    const logLines: string[] = [];
+    const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, onLogLine: (line) => logLines.push(line) });
+    const owner = await shell.waitForReady(60_000);
+    const client = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(900n), { path: APP_SHELL_PATH });
+    expect(await client.get("State")).toBe("ready");
+    expect(await client.get("Inspectable")).toBe(false);
+    const refusal = await world.supervisor
+      .call({ destination: owner, path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member: "ElementText", signature: "s", body: ["#echo"] })
+      .then(() => undefined, (error) => (error as { type?: string }).type);
+    expect(refusal).toMatch(/^org\.freedesktop\.DBus\.Error\.Unknown(Interface|Method)$/);
+    // The page sent its hello before anyone was bound: held, then posted once the supervisor says Bound.
+    await runtime.client.call("BindUi", owner);
+    await supervisor.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
+    expect(await client.get("State")).toBe("bound");
+    const chromiumPid = (await client.get("ChromiumPid")) as number;
+    expect(processAlive(chromiumPid)).toBe(true);
+
+    await supervisor.close(); // appd gone: the runtime and the app-shell end by themselves
+    expect(await shell.exitCode).toBe(0);
+    expect(await runtime.exitCode).toBe(1);
+    await until(() => !processAlive(chromiumPid), "Chromium to end");
+    expect(existsSync(profileParentFor(900n, world.env))).toBe(false);
+    expect(logLines.some((l) => l.includes("the supervisor left the bus") || l.includes("the runtime left the bus") || l.includes("the app ended"))).toBe(true);
+  }, 120_000);
+});
+
+test("headless launches start no app-shell", async () => {
+  const [id, path] = (await appd.client.callWith(LONG, "Launch", COUNTER, { headless: new Variant("b", true) })) as [bigint, string];
+  expect(await sessionClient(path).get("UiPid")).toBe(0);
+  expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
+  await appd.client.callWith(LONG, "Terminate", id);
+}, 60_000);
+
+// Last: it kills appd.
+test("if appd is killed, the runtime, the app-shell and its Chromium all end by themselves", async () => {
+  const { id, session } = await launch(COUNTER);
+  const uiPid = (await session.get("UiPid")) as number;
+  const runtimePid = (await session.get("RuntimePid")) as number;
+  const helpers = chromiumsOf(id);
+  expect(helpers.length).toBeGreaterThan(0);
+  appd.process.kill("SIGKILL");
+  await appd.process.exited;
+  for (const pid of [uiPid, runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
+  expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
+  // The app-shell removed its own profile on its way out (appd, which would have, is gone).
+  await until(() => !existsSync(profileParentFor(id, world.env)), "the profile to be removed");
+}, 120_000);

@@ -1,0 +1,282 @@
+#!/usr/bin/env bun
+/**
+ * weft-app-shell: the UI end of one app session (docs/app-shell.md).
+ *
+ *   weft-app-shell <app_id> <session_id> --supervisor <appd's unique bus name>
+ *
+ * start() acquires, in order: the bus; the supervisor's and the runtime's presence (and their departures);
+ * the verified UI files; a Wayland connection for the session from the compositor; Chromium on it; the page
+ * target with the view's origin served, the weftIpc bridge and the UI kit injected; the page loaded; the
+ * object /org/weft/AppShell1 and, last, the name org.weft.AppShell1.S<id> (appd takes that as "ready").
+ * Each failure has its own message; cleanup runs in reverse and always stops Chromium and removes its profile.
+ *
+ * Exit codes: 0 the session ended (runtime or supervisor left the bus, the app ended, SIGTERM/SIGINT); 1 lost the
+ * bus; 2 usage; 3 could not start; 4 Chromium exited or crashed (the app's window is gone); 70 internal error.
+ */
+
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { connectBus, type BusConnection } from "../common/bus/index.ts";
+import { ChromiumProcess } from "../common/chromium/chromium.ts";
+import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
+import { createLogger, type Logger } from "../common/log.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
+import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "../runtime/interface.ts";
+import { MAX_INBOUND } from "../runtime/session.ts";
+import { parseAppShellArgs, UsageError, type AppShellArgs } from "./args.ts";
+import { Bridge } from "./bridge.ts";
+import { APP_SHELL_EXIT, profileParentFor } from "./driver.ts";
+import { inspectEnabled, PageInspector } from "./inspect.ts";
+import { appShellBusName, exportAppShell, exportInspect, type AppShellState } from "./interface.ts";
+import { loadVerifiedUi, PackageLoadError } from "./package.ts";
+
+/** The UI kit every app page gets (written by the system UI's engineers); injected when it exists. */
+export const UI_KIT_FILE = join(import.meta.dir, "../ui-kit/weft-ui-kit.js");
+const MAX_UI_KIT_BYTES = 4 * 1024 * 1024;
+/** From navigation to a loaded page with the bridge in it. */
+const PAGE_LOAD_TIMEOUT_MS = 30_000;
+/** Posts to the runtime not yet answered, at most: a page sending in a loop loses messages, not memory. */
+const MAX_POSTS_IN_FLIGHT = 256;
+
+class StartError extends Error {}
+class ChromiumGone extends Error {}
+
+interface Ending {
+  code: number;
+  why: string;
+}
+
+/** Page messages on their way to the runtime: held until appd has bound us, then posted in order. */
+class Outbox {
+  #bound = false;
+  readonly #held: string[] = [];
+  #inFlight = 0;
+  #dropped = 0;
+
+  constructor(
+    private readonly bus: BusConnection,
+    private readonly runtime: string,
+    private readonly log: Logger,
+  ) {}
+
+  get bound(): boolean {
+    return this.#bound;
+  }
+
+  bind(): void {
+    if (this.#bound) return;
+    this.#bound = true;
+    for (const payload of this.#held.splice(0)) this.send(payload);
+  }
+
+  send(payload: string): void {
+    if (!this.#bound) {
+      if (this.#held.length < MAX_INBOUND) this.#held.push(payload);
+      else this.#drop("the session is not bound yet and 64 messages are waiting");
+      return;
+    }
+    if (this.#inFlight >= MAX_POSTS_IN_FLIGHT) {
+      this.#drop(`${MAX_POSTS_IN_FLIGHT} messages are on their way to the app already`);
+      return;
+    }
+    this.#inFlight++;
+    // To the runtime's unique name: a process that later takes the well-known name gets nothing.
+    void this.bus
+      .call({ destination: this.runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Post", signature: "s", body: [payload] })
+      .catch((error) => this.#drop(`the runtime refused it: ${String((error as Error).message).slice(0, 200)}`))
+      .finally(() => this.#inFlight--);
+  }
+
+  #drop(why: string): void {
+    this.#dropped++;
+    if (this.#dropped <= 20 || this.#dropped % 1000 === 0) this.log.warn("dropped a message from the page", { why, dropped: this.#dropped });
+  }
+}
+
+function readUiKit(log: Logger): string | undefined {
+  if (!existsSync(UI_KIT_FILE)) return undefined;
+  if (statSync(UI_KIT_FILE).size > MAX_UI_KIT_BYTES) {
+    log.warn("the UI kit is too large; pages get no kit", { file: UI_KIT_FILE });
+    return undefined;
+  }
+  return readFileSync(UI_KIT_FILE, "utf8");
+}
+
+async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void, ended: Promise<Ending>): Promise<Ending> {
+  let bus: BusConnection;
+  try {
+    bus = await connectBus({ logger: log });
+  } catch (error) {
+    throw new StartError(`cannot connect to the bus: ${(error as Error).message}`);
+  }
+  cleanup.defer(() => bus.close());
+  void bus.disconnected.then(() => end({ code: APP_SHELL_EXIT.lostBus, why: "lost the bus" }));
+
+  // The session's two peers: appd (the supervisor) and the runtime, by unique name. Either leaving ends us.
+  const runtimeName = runtimeBusName(args.sessionId);
+  const runtime = await bus.nameOwner(runtimeName);
+  if (runtime === undefined) throw new StartError(`${runtimeName} is not on the bus: appd starts weft-app-shell once the session's runtime runs`);
+  const departures = await bus.subscribeSignal(
+    { sender: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged" },
+    (body) => {
+      const [name, , newOwner] = body as [string, string, string];
+      if (newOwner !== "") return;
+      if (name === args.supervisor) end({ code: APP_SHELL_EXIT.ended, why: "the supervisor left the bus" });
+      if (name === runtime) end({ code: APP_SHELL_EXIT.ended, why: "the runtime left the bus" });
+    },
+  );
+  cleanup.defer(() => departures.close());
+  if (!(await bus.nameHasOwner(args.supervisor))) throw new StartError(`the supervisor ${args.supervisor} is not on the bus: weft-app-shell is started by appd`);
+  if ((await bus.nameOwner(runtimeName)) !== runtime) throw new StartError(`the runtime of session ${args.sessionId} left the bus`);
+  const exited = await bus.subscribeSignal({ sender: runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Exited" }, (body) =>
+    end({ code: APP_SHELL_EXIT.ended, why: `the app ended (${String(body[0])})` }),
+  );
+  cleanup.defer(() => exited.close());
+
+  let ui;
+  try {
+    ui = await loadVerifiedUi(args.appId);
+  } catch (error) {
+    if (error instanceof PackageLoadError) throw new StartError(error.message);
+    throw error;
+  }
+  log.info("ui verified", { signer: ui.signerKey, files: ui.files.size });
+
+  let waylandFd: number;
+  try {
+    [waylandFd] = (await bus.call({
+      destination: COMPOSITOR_NAME,
+      path: COMPOSITOR_PATH,
+      interface: COMPOSITOR_INTERFACE,
+      member: "OpenClient",
+      signature: "st",
+      body: ["application", args.sessionId],
+    })) as [number];
+  } catch (error) {
+    throw new StartError(`the compositor gave no Wayland connection for the session: ${(error as Error).message}`);
+  }
+
+  const origin = viewOrigin(args.appId);
+  const entryUrl = `${origin}/${ui.entry.split("/").map(encodeURIComponent).join("/")}`;
+  const profileParent = profileParentFor(args.sessionId);
+  mkdirSync(profileParent, { recursive: true, mode: 0o700 });
+  const chromium = ChromiumProcess.start({ waylandFd, name: `s${args.sessionId}`, windowClass: args.appId, appUrl: `${origin}/`, profileParent, log });
+  cleanup.defer(async () => {
+    await chromium.stop();
+    rmSync(profileParent, { recursive: true, force: true });
+  });
+  const chromiumGone = chromium.exited.then((code) => {
+    end({ code: APP_SHELL_EXIT.chromiumGone, why: `Chromium exited (${code ?? chromium.process.signalCode})` });
+    throw new ChromiumGone("Chromium exited while the app-shell was starting");
+  });
+  chromiumGone.catch(() => {});
+  const step = <T>(work: Promise<T>) => Promise.race([work, chromiumGone, ended.then(({ why }) => Promise.reject(new StartError(`ended while starting: ${why}`)))]);
+
+  const target = await step(chromium.attachToPage());
+  // Chromium's own first load of the app URL gets nothing: the page loads once, by our navigation below, with
+  // the bridge already in place.
+  let serving = false;
+  await step(serveOrigin({ cdp: chromium.cdp, sessionId: target, origin, file: (path) => (serving ? ui.files.get(path) : undefined), entryUrl, log }));
+
+  let state: AppShellState = "loading";
+  const outbox = new Outbox(bus, runtime, log);
+  const bridge = new Bridge({ cdp: chromium.cdp, target, origin, sessionId: args.sessionId, log, onPageMessage: (payload) => outbox.send(payload) });
+  await step(bridge.install());
+  const uiKit = readUiKit(log);
+  if (uiKit !== undefined) await step(chromium.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: uiKit }, target));
+  const messages = await bus.subscribeSignal({ sender: runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Message" }, (body) => {
+    if (typeof body[0] === "string") bridge.deliver(body[0]);
+  });
+  cleanup.defer(() => messages.close());
+
+  serving = true;
+  await step(chromium.cdp.send("Page.navigate", { url: entryUrl }, target));
+  const deadline = Date.now() + PAGE_LOAD_TIMEOUT_MS;
+  for (;;) {
+    if (bridge.pageReady) {
+      const { result } = await step(chromium.cdp.send<{ result: { value?: unknown } }>("Runtime.evaluate", { expression: "document.readyState", returnByValue: true }, target));
+      if (result.value === "complete") break;
+    }
+    if (Date.now() > deadline) throw new StartError(`the page ${entryUrl} did not load within ${PAGE_LOAD_TIMEOUT_MS / 1000} s`);
+    await step(Bun.sleep(25));
+  }
+  log.info("page loaded", { url: entryUrl, uiKit: uiKit !== undefined });
+
+  const service = exportAppShell(bus, {
+    appId: args.appId,
+    sessionId: args.sessionId,
+    supervisor: args.supervisor,
+    chromiumPid: chromium.process.pid,
+    origin,
+    inspectable: inspectEnabled(process.env),
+    state: () => state,
+    bound: () => {
+      if (state === "bound") return;
+      state = "bound";
+      service.propertiesChanged({ State: state });
+      outbox.bind();
+      log.info("bound as the session's UI end", {});
+    },
+  });
+  cleanup.defer(() => service.unexport());
+  if (inspectEnabled(process.env)) {
+    const frameId = async () => (await chromium.cdp.send<{ frameTree: { frame: { id: string } } }>("Page.getFrameTree", {}, target)).frameTree.frame.id;
+    const inspect = exportInspect(bus, new PageInspector(chromium.cdp, target, frameId));
+    cleanup.defer(() => inspect.unexport());
+    log.warn("inspect on: any client of this user can read the page (WEFT_APP_SHELL_INSPECT=1)", {});
+  }
+  state = "ready";
+  try {
+    await bus.requestName(appShellBusName(args.sessionId));
+  } catch (error) {
+    throw new StartError(`cannot own ${appShellBusName(args.sessionId)}: ${(error as Error).message}`);
+  }
+  cleanup.defer(() => bus.releaseName(appShellBusName(args.sessionId)).catch(() => {}));
+  log.info("ready", { name: appShellBusName(args.sessionId), unique: bus.uniqueName, chromium: chromium.process.pid });
+  return ended;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: AppShellArgs;
+  try {
+    args = parseAppShellArgs(argv);
+  } catch (error) {
+    process.stderr.write(`weft-app-shell: ${(error as Error).message}\n`);
+    return error instanceof UsageError ? APP_SHELL_EXIT.usage : APP_SHELL_EXIT.internal;
+  }
+  const log = createLogger("app-shell").with({ app: args.appId, session: String(args.sessionId) });
+  const ending = Promise.withResolvers<Ending>();
+  let settled: Ending | undefined;
+  const end = (value: Ending) => {
+    if (settled !== undefined) return;
+    settled = value;
+    ending.resolve(value);
+  };
+  process.on("SIGTERM", () => end({ code: APP_SHELL_EXIT.ended, why: "SIGTERM" }));
+  process.on("SIGINT", () => end({ code: APP_SHELL_EXIT.ended, why: "SIGINT" }));
+
+  await using cleanup = new AsyncDisposableStack();
+  try {
+    const { code, why } = await run(args, log, cleanup, end, ending.promise);
+    log.info("stopping", { why, code });
+    return code;
+  } catch (error) {
+    // Ended while starting (SIGTERM, the runtime or appd gone, Chromium gone): that ending's code, not a failure.
+    if (settled !== undefined) {
+      log.info("stopping", { why: settled.why, code: settled.code });
+      return settled.code;
+    }
+    if (error instanceof ChromiumGone) {
+      log.error("Chromium exited before the page was shown", {});
+      return APP_SHELL_EXIT.chromiumGone;
+    }
+    if (error instanceof StartError) {
+      log.error("cannot show the app", { error: error.message });
+      return APP_SHELL_EXIT.startFailed;
+    }
+    log.error("app-shell failed", { error: (error as Error).stack ?? String(error) });
+    return APP_SHELL_EXIT.internal;
+  }
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));
