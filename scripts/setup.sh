@@ -19,6 +19,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
   libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc
   libxkbcommon-dev xkb-data wayland-utils weston wl-clipboard swaybg xvfb)
+# The WebView of weft-shell and weft-app-shell (Debian's Chromium) and a font for its pages.
+apt_packages+=(chromium fonts-dejavu-core)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

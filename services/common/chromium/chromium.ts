@@ -56,7 +56,9 @@ export function chromiumArgs(profileDir: string, windowClass: string, extra: str
   ];
   // Chromium's sandbox cannot run as root; everywhere else it stays on.
   if (process.getuid?.() === 0) args.unshift("--no-sandbox");
-  return [...args.slice(0, -1), ...extra, "about:blank"];
+  // An --app=<url> window (no tab strip, no toolbar: the page fills the window) replaces the start page.
+  const opensApp = extra.some((arg) => arg.startsWith("--app="));
+  return [...args.slice(0, -1), ...extra, ...(opensApp ? [] : ["about:blank"])];
 }
 
 export class ChromiumProcess {
