@@ -4,6 +4,7 @@
  * would: TestInput clicks at the boxes Shell1.ElementRect reports, swipes through the compositor's recogniser.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { Variant } from "dbus-next";
 import { connectBus, contractPath, type BusConnection } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
@@ -11,7 +12,7 @@ import { processAlive } from "../appd/testing.ts";
 import { parsePageMessage } from "./desktop.ts";
 import { inspectionEnabled } from "./interface.ts";
 import { EXIT_CHROMIUM_DIED } from "./main.ts";
-import { childrenOf, COUNTER, NOTES, processesMentioning, ShellWorld, until, type ShellProcess } from "./testing.ts";
+import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, until, type ShellProcess } from "./testing.ts";
 
 const headless = { headless: new Variant("b", true) };
 let world: ShellWorld;
@@ -307,11 +308,13 @@ describe("lifetime", () => {
   test("SIGTERM: exit 0, Chromium and weft-panel gone, names released, the reservation lifted", async () => {
     const children = childrenOf(shell.process.pid);
     expect(children.map((c) => c.comm).sort()).toEqual(["chromium", "weft-panel"]);
+    const profile = profileDirOf(children.find((c) => c.comm === "chromium")!.pid);
     const app = await world.spawnAppClient(["weston-simple-shm"], 901n);
     await world.waitForWindows((ws) => ws.some((w) => w.session === 901n && w.height === 672), "an app window above the strip");
     shell.process.kill("SIGTERM");
     expect(await shell.process.exited).toBe(0);
-    await until(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning("weft-chromium-shell-").length === 0 ? true : undefined), "Chromium and weft-panel gone");
+    await until(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
+    expect(existsSync(profile)).toBe(false);
     expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
     expect(await world.client.nameHasOwner("org.freedesktop.Notifications")).toBe(false);
     await world.waitForWindows((ws) => ws.some((w) => w.session === 901n && w.height === 720) && !ws.some((w) => w.role === "shell"), "the app window full height, no shell window");
@@ -329,11 +332,26 @@ describe("lifetime", () => {
     }, "chromium and weft-panel");
     const chromium = children.find((c) => c.comm === "chromium")!;
     const panel = children.find((c) => c.comm === "weft-panel")!;
+    const profile = profileDirOf(chromium.pid);
+    expect(processesMentioning(profile).length).toBeGreaterThan(1); // the browser and its helpers
     process.kill(chromium.pid, "SIGKILL");
     expect(await second.process.exited).toBe(EXIT_CHROMIUM_DIED);
-    await until(() => (processesMentioning("weft-chromium-shell-").length === 0 ? true : undefined), "every Chromium process gone");
+    await until(() => (processesMentioning(profile).length === 0 ? true : undefined), "every Chromium process gone");
     await until(() => (processAlive(panel.pid) ? undefined : true), "weft-panel gone");
     expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
+    await world.waitForWindows((ws) => !ws.some((w) => w.role === "shell"), "no shell window left");
+  }, 90_000);
+
+  test("a SIGKILLed shell leaves no Chromium and no weft-panel (the DevTools pipe and stdin close, PR_SET_PDEATHSIG)", async () => {
+    const third = await world.startShell();
+    const children = await until(() => {
+      const found = childrenOf(third.process.pid);
+      return found.length === 2 ? found : undefined;
+    }, "chromium and weft-panel");
+    const profile = profileDirOf(children.find((c) => c.comm === "chromium")!.pid);
+    third.process.kill("SIGKILL");
+    await third.process.exited;
+    await until(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
     await world.waitForWindows((ws) => !ws.some((w) => w.role === "shell"), "no shell window left");
   }, 90_000);
 });

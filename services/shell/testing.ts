@@ -73,6 +73,14 @@ export function processesMentioning(needle: string): number[] {
   return found;
 }
 
+/** The profile directory of a Chromium process (its --user-data-dir): every process of that browser names it. */
+export function profileDirOf(pid: number): string {
+  const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  const flag = args.find((arg) => arg.startsWith("--user-data-dir="));
+  if (flag === undefined) throw new Error(`process ${pid} has no --user-data-dir`);
+  return flag.slice("--user-data-dir=".length);
+}
+
 export class ShellWorld {
   readonly appdWorld = new AppdWorld();
   compositor!: Bun.Subprocess<"ignore", "ignore", "pipe">;
