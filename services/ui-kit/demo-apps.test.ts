@@ -92,7 +92,9 @@ for (const withKit of [true, false]) {
         expect(await app.evaluate(`document.getElementById("status").textContent`)).toBe("");
         if (withKit) {
           // The kit's look: the increment button in the accent colour, the others secondary.
-          expect(await app.evaluate(`["increment", "reset"].map((id) => getComputedStyle(document.getElementById(id)).backgroundColor)`)).toEqual(["rgb(79, 140, 255)", "rgba(255, 255, 255, 0.06)"]);
+          // (Polled: a hover left by the clicks fades out through a transition.)
+          const colours = () => app.evaluate(`JSON.stringify(["increment", "reset"].map((id) => getComputedStyle(document.getElementById(id)).backgroundColor))`);
+          await app.until("the kit's colours", async () => (await colours()) === JSON.stringify(["rgb(79, 140, 255)", "rgba(255, 255, 255, 0.06)"]));
         }
       } finally {
         await app.chromium.stop();
