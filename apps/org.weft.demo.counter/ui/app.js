@@ -18,7 +18,8 @@
     }
   }
 
-  const buttons = [...document.querySelectorAll("button")];
+  // weft-button (the UI kit, injected by WEFT) or a plain button: both take clicks and the disabled attribute.
+  const buttons = [...document.querySelectorAll("weft-button, button")];
 
   function showCount(count) {
     // A true minus sign: the hyphen String(-3) gives is shorter and sits lower than the digits.
@@ -29,7 +30,7 @@
   }
 
   function setConnected(connected) {
-    for (const button of buttons) button.disabled = !connected;
+    for (const button of buttons) button.toggleAttribute("disabled", !connected);
   }
 
   // Messages arrive as JSON text; a bridge that delivers objects is accepted too.
@@ -57,9 +58,16 @@
     send("get");
   }
 
-  document.getElementById("increment").addEventListener("click", () => send("increment"));
-  document.getElementById("decrement").addEventListener("click", () => send("decrement"));
-  document.getElementById("reset").addEventListener("click", () => send("reset"));
+  // The kit's weft-button swallows clicks while disabled; without the kit the page checks itself.
+  function onClick(id, action) {
+    document.getElementById(id).addEventListener("click", (event) => {
+      if (!event.currentTarget.hasAttribute("disabled")) action();
+    });
+  }
+
+  onClick("increment", () => send("increment"));
+  onClick("decrement", () => send("decrement"));
+  onClick("reset", () => send("reset"));
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return; // leave the browser's shortcuts alone

@@ -12,7 +12,8 @@
   const editor = document.getElementById("editor");
   const statusView = document.getElementById("status");
   const charsView = document.getElementById("chars");
-  const buttons = [...document.querySelectorAll("button")];
+  // weft-button (the UI kit, injected by WEFT) or a plain button: both take clicks and the disabled attribute.
+  const buttons = [...document.querySelectorAll("weft-button, button")];
   let bridge = null;
   let savedText = "";
   let statusTimer = 0;
@@ -79,13 +80,20 @@
     }
     bridge = window.weftIpc;
     bridge.onmessage = handleMessage;
-    for (const button of buttons) button.disabled = false;
+    for (const button of buttons) button.removeAttribute("disabled");
     setStatus("");
     send("load");
   }
 
-  document.getElementById("save").addEventListener("click", save);
-  document.getElementById("discard").addEventListener("click", discard);
+  // The kit's weft-button swallows clicks while disabled; without the kit the page checks itself.
+  function onClick(id, action) {
+    document.getElementById(id).addEventListener("click", (event) => {
+      if (!event.currentTarget.hasAttribute("disabled")) action();
+    });
+  }
+
+  onClick("save", save);
+  onClick("discard", discard);
   editor.addEventListener("input", updateCount);
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
@@ -94,7 +102,7 @@
     }
   });
 
-  for (const button of buttons) button.disabled = true;
+  for (const button of buttons) button.setAttribute("disabled", "");
   updateCount();
   connect();
 })();

@@ -69,10 +69,10 @@ export function chromiumArgs(profileDir: string, windowClass: string, extra: str
     `--class=${windowClass}`,
     "--test-type",
     ...extra,
-    // Always an app window: no tab strip, no address bar; the page is the whole window. The real page is
-    // navigated to over CDP once interception is on.
-    `--app=${appUrl ?? "data:text/html,"}`,
   ];
+  // Always an app window: no tab strip, no address bar; the page is the whole window. The real page is navigated
+  // to over CDP once interception is on. (An --app=<url> in `extra` is taken as the app URL.)
+  if (!extra.some((arg) => arg.startsWith("--app="))) args.push(`--app=${appUrl ?? "data:text/html,"}`);
   // Chromium's sandbox cannot run as root; everywhere else it stays on.
   if (process.getuid?.() === 0) args.unshift("--no-sandbox");
   return args;

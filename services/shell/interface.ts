@@ -1,0 +1,107 @@
+/**
+ * weft-shell's D-Bus surface, org.weft.Shell1 at /org/weft/Shell1 (protocol/dbus/org.weft.Shell1.xml).
+ *
+ * ElementRect/ElementText read the system UI page: what it shows includes every notification's text, so they
+ * exist for tests and scripted demos only, when the shell was started with WEFT_SHELL_INSPECT=1, and answer
+ * only callers with the shell's uid. The selector reaches the page as a JSON string literal inside a fixed
+ * expression (never as code), after checks here; the page's answer is checked too (the page is not trusted).
+ */
+
+import * as v from "valibot";
+import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import type { Desktop } from "./desktop.ts";
+
+export const SHELL_NAME = "org.weft.Shell1";
+export const SHELL_INTERFACE = SHELL_NAME;
+export const SHELL_PATH = objectPathForName(SHELL_NAME);
+export const MAX_SELECTOR = 512;
+export const MAX_TEXT = 65_536;
+
+/** Whether inspection is on: exactly WEFT_SHELL_INSPECT=1. */
+export function inspectionEnabled(env: Record<string, string | undefined>): boolean {
+  return env.WEFT_SHELL_INSPECT === "1";
+}
+
+/** What the interface needs from the page: evaluate a fixed expression and return its value. */
+export interface PageEvaluator {
+  evaluate(expression: string): Promise<unknown>;
+}
+
+async function requireOwnUid(ctx: CallContext): Promise<void> {
+  const { uid } = await ctx.credentials();
+  if (uid !== process.getuid!()) {
+    ctx.log.warn("refused a call from another user", { uid, member: ctx.member });
+    throw busError(SHELL_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
+  }
+}
+
+function checkSelector(selector: string): void {
+  if (selector.trim() === "") throw busError(SHELL_INTERFACE, "InvalidArgs", "the selector is empty: give a CSS selector such as #clock");
+  if (selector.length > MAX_SELECTOR) throw busError(SHELL_INTERFACE, "InvalidArgs", `the selector has ${selector.length} characters; at most ${MAX_SELECTOR}`);
+  if (/[\u0000-\u001f\u007f]/.test(selector)) throw busError(SHELL_INTERFACE, "InvalidArgs", "the selector has control characters");
+}
+
+const AnswerSchema = v.union([
+  v.strictObject({ error: v.picklist(["syntax", "none"]) }),
+  v.strictObject({ rect: v.tuple([v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite())]) }),
+  v.strictObject({ text: v.pipe(v.string(), v.maxLength(MAX_TEXT)) }),
+]);
+
+/**
+ * Finds the first element matching `selector` on the page and returns its box or its text. The expression is
+ * fixed; the selector is a JSON literal in it.
+ */
+async function inspect(page: PageEvaluator, selector: string, what: "rect" | "text"): Promise<[number, number, number, number] | string> {
+  checkSelector(selector);
+  const read =
+    what === "rect"
+      ? "(() => { const r = element.getBoundingClientRect(); return { rect: [r.x, r.y, r.width, r.height] }; })()"
+      : `({ text: String(element.innerText ?? element.textContent ?? "").slice(0, ${MAX_TEXT}) })`;
+  const expression = `(() => { let element; try { element = document.querySelector(${JSON.stringify(selector)}); } catch { return { error: "syntax" }; } if (element === null) return { error: "none" }; return ${read}; })()`;
+  let answer: unknown;
+  try {
+    answer = await page.evaluate(expression);
+  } catch (error) {
+    throw busError(SHELL_INTERFACE, "Failed", `the system UI page did not answer: ${(error as Error).message}`);
+  }
+  const parsed = v.safeParse(AnswerSchema, answer);
+  if (!parsed.success) throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+  const value = parsed.output;
+  if ("error" in value) {
+    if (value.error === "syntax") throw busError(SHELL_INTERFACE, "InvalidArgs", `${JSON.stringify(selector.slice(0, 100))} is not a valid CSS selector`);
+    throw busError(SHELL_INTERFACE, "NotFound", `no element of the system UI matches ${JSON.stringify(selector.slice(0, 100))}`);
+  }
+  if ("rect" in value) {
+    if (what !== "rect") throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+    return value.rect;
+  }
+  if (what !== "text") throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+  return value.text;
+}
+
+export function exportShell(bus: BusConnection, desktop: Desktop, page: PageEvaluator, inspect_: boolean): ExportedService {
+  const requireInspection = async (ctx: CallContext) => {
+    await requireOwnUid(ctx);
+    if (!inspect_) throw busError(SHELL_INTERFACE, "NotEnabled", `${ctx.member} is for tests: start weft-shell with WEFT_SHELL_INSPECT=1`);
+  };
+  return bus.exportService(contractPath(SHELL_INTERFACE), SHELL_PATH, {
+    methods: {
+      OpenLauncher: async (_args: [], ctx: CallContext) => {
+        await requireOwnUid(ctx);
+        await desktop.openLauncher();
+      },
+      CloseLauncher: async (_args: [], ctx: CallContext) => {
+        await requireOwnUid(ctx);
+        desktop.setLauncher(false);
+      },
+      ElementRect: async ([selector]: [string], ctx: CallContext) => {
+        await requireInspection(ctx);
+        return inspect(page, selector, "rect");
+      },
+      ElementText: async ([selector]: [string], ctx: CallContext) => {
+        await requireInspection(ctx);
+        return inspect(page, selector, "text");
+      },
+    },
+  }, { maxStringLength: 64 * 1024 }); // above the selector limit, so the handler names it
+}
