@@ -61,7 +61,8 @@ export class PageInspector {
   }
 
   async elementText(selector: string): Promise<string> {
-    const text = (await this.#query(selector, "return el.textContent ?? '';")) as string;
+    // Form fields show their value, not their (initial) text content.
+    const text = (await this.#query(selector, "return el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement ? el.value : (el.textContent ?? '');")) as string;
     return text.slice(0, MAX_TEXT_LENGTH);
   }
 

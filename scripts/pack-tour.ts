@@ -1,6 +1,7 @@
 /**
- * The demo (the README's main job until the desktop session exists): on a fresh private HOME, store and trust
- * store under `out/demo-<time>/` (or `--out <dir>`), it walks through the package manager with the real
+ * The package-manager tour (the main job before the desktop session existed; now `weft session --demo` is):
+ * on a fresh private HOME, store and trust
+ * store under `out/pack-tour-<time>/` (or `--out <dir>`), it walks through the package manager with the real
  * `weft-pack`, then installs the signed demo apps and runs them under the real `weft-runtime` on a private
  * bus: counter counts to 3, notes saves a note that a new runtime process reads back. Every step checks what
  * happened and records its timing in `summary.json`; the first step that does not do what it should fails
@@ -17,7 +18,7 @@ import { RuntimeHandle } from "../services/runtime/driver.ts";
 
 const repo = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
-const outDir = resolve(values.out ?? join(repo, "out", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+const outDir = resolve(values.out ?? join(repo, "out", `pack-tour-${new Date().toISOString().replace(/[:.]/g, "-")}`));
 const home = join(outDir, "home");
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, WEFT_SYSCONFDIR: join(outDir, "etc") };
 const demoKey = join(repo, "apps/keys/weft-sign.key");
@@ -61,7 +62,7 @@ function writeSummary(ok: boolean) {
   writeFileSync(join(outDir, "summary.json"), JSON.stringify({ ok, outDir, steps: steps.map(({ name, ms, command }) => ({ name, ms, command })) }, null, 2));
 }
 
-console.log(`WEFT package manager demo → ${outDir}\n`);
+console.log(`WEFT package-manager tour → ${outDir}\n`);
 mkdirSync(home, { recursive: true });
 
 await step("build the hello component (WAT → component with jco)", async () => {

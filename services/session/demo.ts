@@ -1,0 +1,374 @@
+/**
+ * `weft session --demo`: the desktop session, scripted, on a fresh store. Everything goes through the real
+ * mesh the way a user's clicks would: the compositor's input (TestInput, headless) clicks what the shell and the
+ * app pages show, at the places the compositor's layout put their windows.
+ *
+ *   1. install the signed demo apps into a fresh store (private HOME, trust store with the demo key)
+ *   2. bring up the mesh (compositor, file portal, appd, shell) on a private bus
+ *   3. open the launcher (its taskbar button) and start Counter by clicking its tile
+ *   4. click + three times: the page shows 3, and the screenshot's pixels at the count changed with it
+ *   5. start Notes, type a note, save it
+ *   6. terminate Notes and launch it again: the note is there
+ *
+ * Each step writes a screenshot (`NN-<step>.png`) and its timing into `summary.json` under --out; the first step
+ * that does not do what it should fails the demo (exit 1), after stopping the mesh.
+ */
+
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { BusConnection } from "../common/bus/index.ts";
+import { createLogger } from "../common/log.ts";
+import { appDataDir } from "../common/paths.ts";
+import { decodePng, pixelAt } from "../compositor/png.ts";
+import type { Pixels } from "../compositor/native.ts";
+import type { SessionArgs } from "./main.ts";
+import { Mesh, sessionServices } from "./mesh.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+const COUNTER = "org.weft.demo.counter";
+const NOTES = "org.weft.demo.notes";
+const NOTE_TEXT = "Hello from the WEFT demo";
+
+/** Selectors the shell's system UI and the demo apps promise (docs/shell.md, apps/*\/ui). */
+export const SELECT = {
+  launcherButton: "#launcher-button",
+  openLauncher: "#launcher:not([hidden])",
+  tile: (appId: string) => `[data-app-id="${appId}"]`,
+  sessionEntry: (id: bigint) => `[data-session-id="${id}"]`,
+  increment: "#increment",
+  count: "#count",
+  editor: "#editor",
+  save: "#save",
+  status: "#status",
+};
+
+interface StepRecord {
+  name: string;
+  ms: number;
+  screenshot?: string;
+  detail?: string;
+}
+
+type Rect = { x: number; y: number; width: number; height: number };
+
+class Demo {
+  readonly steps: StepRecord[] = [];
+  #shotCount = 0;
+
+  constructor(
+    readonly mesh: Mesh,
+    readonly outDir: string,
+  ) {}
+
+  get bus(): BusConnection {
+    return this.mesh.bus;
+  }
+
+  call(destination: string, path: string, iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
+    return this.bus.call({ destination, path, interface: iface, member, signature, body });
+  }
+
+  compositor(member: string, signature = "", body: unknown[] = []) {
+    return this.call("org.weft.Compositor1", "/org/weft/Compositor1", "org.weft.Compositor1", member, signature, body);
+  }
+
+  input(member: string, signature = "", body: unknown[] = []) {
+    return this.call("org.weft.Compositor1", "/org/weft/Compositor1", "org.weft.Compositor1.TestInput", member, signature, body);
+  }
+
+  appd(member: string, signature = "", body: unknown[] = []) {
+    return this.call("org.weft.AppD1", "/org/weft/AppD1", "org.weft.AppD1", member, signature, body);
+  }
+
+  shell(member: string, signature = "", body: unknown[] = []) {
+    return this.call("org.weft.Shell1", "/org/weft/Shell1", "org.weft.Shell1", member, signature, body);
+  }
+
+  /** The app-shell's Inspect interface (it exists because the mesh runs with WEFT_APP_SHELL_INSPECT=1). */
+  appShell(session: bigint, member: string, signature = "", body: unknown[] = []) {
+    return this.call(`org.weft.AppShell1.S${session}`, "/org/weft/AppShell1", "org.weft.AppShell1.Inspect", member, signature, body);
+  }
+
+  async step(name: string, body: () => Promise<string | void>): Promise<void> {
+    const started = performance.now();
+    try {
+      const detail = (await body()) ?? undefined;
+      const ms = performance.now() - started;
+      await this.settled();
+      const screenshot = await this.screenshot(name);
+      this.steps.push({ name, ms, screenshot, detail });
+      console.log(`  ok  ${name.padEnd(60)} ${ms.toFixed(0).padStart(6)} ms`);
+    } catch (error) {
+      const screenshot = await this.screenshot(`FAILED ${name}`).catch(() => undefined);
+      this.steps.push({ name, ms: performance.now() - started, screenshot, detail: `FAILED: ${(error as Error).message}` });
+      console.log(`  FAIL ${name}: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const [png] = (await this.compositor("Screenshot", "s", [""])) as [Uint8Array];
+    const file = `${String(++this.#shotCount).padStart(2, "0")}-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48)}.png`;
+    writeFileSync(join(this.outDir, file), png);
+    return file;
+  }
+
+  /**
+   * Waits until two screenshots 100 ms apart are the same (at most 3 s): a page's DOM can be ahead of the frame
+   * the compositor last got, and the step's screenshot should show what the step checked.
+   */
+  async settled(): Promise<void> {
+    const deadline = Date.now() + 3_000;
+    let previous = await this.pixels();
+    while (Date.now() < deadline) {
+      await Bun.sleep(100);
+      const next = await this.pixels();
+      if (Buffer.from(next.data).equals(Buffer.from(previous.data))) return;
+      previous = next;
+    }
+  }
+
+  async pixels(): Promise<Pixels> {
+    const [png] = (await this.compositor("Screenshot", "s", [""])) as [Uint8Array];
+    return decodePng(png);
+  }
+
+  /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+  async until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+      } catch (error) {
+        lastError = error;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  async windowOf(session: bigint, role = "application"): Promise<Rect> {
+    const [rows] = (await this.compositor("ListWindows")) as [unknown[][]];
+    const row = rows.find((r) => r[1] === session && r[2] === role);
+    if (row === undefined) throw new Error(`session ${session} has no ${role} window`);
+    return { x: row[5] as number, y: row[6] as number, width: row[7] as number, height: row[8] as number };
+  }
+
+  /** Clicks the centre of `rect` (window coordinates) of the window at `origin`, through the compositor's input. */
+  async click(origin: Rect, rect: Rect): Promise<void> {
+    await this.input("Click", "dd", [origin.x + rect.x + rect.width / 2, origin.y + rect.y + rect.height / 2]);
+  }
+
+  async shellRect(selector: string): Promise<Rect> {
+    const [x, y, width, height] = (await this.shell("ElementRect", "s", [selector])) as [number, number, number, number];
+    return { x, y, width, height };
+  }
+
+  async appRect(session: bigint, selector: string): Promise<Rect> {
+    const [x, y, width, height] = (await this.appShell(session, "ElementRect", "s", [selector])) as [number, number, number, number];
+    return { x, y, width, height };
+  }
+
+  async appText(session: bigint, selector: string): Promise<string> {
+    const [text] = (await this.appShell(session, "ElementText", "s", [selector])) as [string];
+    return text;
+  }
+
+  /** Opens the launcher with its taskbar button and clicks `appId`'s tile; resolves with the new session's id. */
+  async launchFromLauncher(appId: string): Promise<bigint> {
+    const before = new Set(await this.liveSessions(appId));
+    const shellWindow = await this.windowOf(0n, "shell");
+    await this.click(shellWindow, await this.shellRect(SELECT.launcherButton));
+    // Opening the launcher goes home: wait until the launcher shows and no app window covers it any more.
+    await this.until("the launcher open", () => this.shellRect(SELECT.openLauncher).then((r) => (r.width > 0 ? r : undefined)));
+    await this.until("home (the shell focused)", async () => {
+      const [rows] = (await this.compositor("ListWindows")) as [unknown[][]];
+      return rows.some((r) => r[2] === "shell" && r[9] === true) ? true : undefined;
+    });
+    const tile = await this.until(`the ${appId} tile`, () => this.shellRect(SELECT.tile(appId)).then((r) => (r.width > 0 ? r : undefined)));
+    await this.click(shellWindow, tile);
+    const session = await this.until(`a ${appId} session`, async () => (await this.liveSessions(appId)).find((id) => !before.has(id)));
+    await this.until(`the ${appId} session running`, async () => ((await this.sessionState(session)) === "running" ? true : undefined), 60_000);
+    await this.until(`the ${appId} window`, () => this.windowOf(session).catch(() => undefined), 60_000);
+    return session;
+  }
+
+  async liveSessions(appId: string): Promise<bigint[]> {
+    const [rows] = (await this.appd("ListSessions")) as [unknown[][]];
+    return rows.filter((r) => r[1] === appId && r[2] !== "stopped").map((r) => r[0] as bigint);
+  }
+
+  async sessionState(session: bigint): Promise<string | undefined> {
+    const [rows] = (await this.appd("ListSessions")) as [unknown[][]];
+    return rows.find((r) => r[0] === session)?.[2] as string | undefined;
+  }
+}
+
+/** Mean absolute difference per channel between the same box of two screenshots. */
+function boxDifference(a: Pixels, b: Pixels, box: Rect): number {
+  let total = 0;
+  let count = 0;
+  for (let y = Math.max(0, Math.floor(box.y)); y < Math.min(a.height, box.y + box.height); y++) {
+    for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(a.width, box.x + box.width); x++) {
+      const [p, q] = [pixelAt(a, x, y), pixelAt(b, x, y)];
+      total += Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]);
+      count += 3;
+    }
+  }
+  return total / Math.max(1, count);
+}
+
+async function installDemoApps(home: string, sysconf: string): Promise<string> {
+  mkdirSync(join(home, ".config/weft/trusted.d"), { recursive: true });
+  cpSync(join(REPO, "apps/keys/weft-sign.pub"), join(home, ".config/weft/trusted.d/weft-demo.pub"));
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, WEFT_SYSCONFDIR: sysconf };
+  const lines: string[] = [];
+  for (const appId of [COUNTER, NOTES]) {
+    const child = Bun.spawn([process.execPath, join(REPO, "services/pack/main.ts"), "install", join(REPO, "apps/dist", appId)], { env, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    if (code !== 0) throw new Error(`weft-pack install ${appId} exited ${code}: ${stdout}${stderr}`);
+    lines.push(stdout.trim().split("\n")[0] ?? "");
+  }
+  return lines.join("; ");
+}
+
+export async function runDemo(args: SessionArgs): Promise<number> {
+  const outDir = resolve(args.out ?? join(REPO, "out", `session-demo-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  const home = join(outDir, "home");
+  const sysconf = join(outDir, "etc");
+  mkdirSync(home, { recursive: true });
+  const runtimeDir = mkdtempSync(join(tmpdir(), "weft-demo-xdg-"));
+  const serviceLog = join(outDir, "services.log");
+  writeFileSync(serviceLog, "");
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  let ok = false;
+  let mesh: Mesh | undefined;
+  let demo: Demo | undefined;
+  console.log(`WEFT demo session → ${outDir}\n`);
+  try {
+    const installStarted = performance.now();
+    const installed = await installDemoApps(home, sysconf);
+    timings.install = performance.now() - installStarted;
+    console.log(`  ok  ${"install the signed demo apps into a fresh store".padEnd(60)} ${timings.install.toFixed(0).padStart(6)} ms`);
+
+    const meshStarted = performance.now();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      XDG_RUNTIME_DIR: runtimeDir,
+      WEFT_SYSCONFDIR: sysconf,
+      LANG: process.env.LANG ?? "C.UTF-8",
+      // The demo reads page text and element boxes to click; these exist only when asked for (docs/shell.md, app-shell.md).
+      WEFT_SHELL_INSPECT: "1",
+      WEFT_APP_SHELL_INSPECT: "1",
+    };
+    mesh = await Mesh.start({
+      services: sessionServices("headless"),
+      env,
+      log: createLogger("demo", { level: "warn" }),
+      onLogLine: (service, line) => writeFileSync(serviceLog, `${service}: ${line}\n`, { flag: "a" }),
+    });
+    timings.mesh = performance.now() - meshStarted;
+    demo = new Demo(mesh, outDir);
+    const d = demo;
+    d.steps.push({ name: "install the signed demo apps into a fresh store", ms: timings.install, detail: installed });
+    d.steps.push({ name: "bring up the mesh on a private bus", ms: timings.mesh, detail: mesh.running.map((s) => s.spec.name).join(", ") });
+    console.log(`  ok  ${"bring up the mesh on a private bus".padEnd(60)} ${timings.mesh.toFixed(0).padStart(6)} ms`);
+
+    await d.step("the shell is up (home screen)", async () => {
+      const shell = await d.until("the shell's window", () => d.windowOf(0n, "shell").catch(() => undefined), 60_000);
+      await d.until("the launcher button", () => d.shellRect(SELECT.launcherButton).then((r) => (r.width > 0 ? r : undefined)));
+      return `shell window ${shell.width}x${shell.height}`;
+    });
+
+    let counter = 0n;
+    await d.step("open the launcher and start Counter by clicking its tile", async () => {
+      counter = await d.launchFromLauncher(COUNTER);
+      await d.until("the counter page connected", async () => ((await d.appText(counter, SELECT.count)) === "0" ? true : undefined));
+      return `session ${counter}`;
+    });
+
+    await d.step("click + three times: the page shows 3", async () => {
+      const window = await d.windowOf(counter);
+      const countBox = await d.appRect(counter, SELECT.count);
+      const screenBox = { x: window.x + countBox.x, y: window.y + countBox.y, width: countBox.width, height: countBox.height };
+      const before = await d.pixels();
+      for (let i = 1; i <= 3; i++) {
+        await d.click(window, await d.appRect(counter, SELECT.increment));
+        await d.until(`the count at ${i}`, async () => ((await d.appText(counter, SELECT.count)) === String(i) ? true : undefined));
+      }
+      // The screen shows it too: the count's box on screen changed from the 0 it showed before.
+      const after = await d.until("the count redrawn on screen", async () => {
+        const shot = await d.pixels();
+        return boxDifference(before, shot, screenBox) > 2 ? shot : undefined;
+      });
+      return `page: ${await d.appText(counter, SELECT.count)}; count box on screen changed by ${boxDifference(before, after, screenBox).toFixed(1)}`;
+    });
+
+    let notes = 0n;
+    let emptyEditor: Pixels | undefined;
+    await d.step("start Notes from the launcher", async () => {
+      notes = await d.launchFromLauncher(NOTES);
+      await d.until("the notes page connected", async () => ((await d.appText(notes, SELECT.status)) === "" ? true : undefined));
+      await d.settled();
+      emptyEditor = await d.pixels();
+      return `session ${notes}`;
+    });
+
+    await d.step("type a note and save it", async () => {
+      const window = await d.windowOf(notes);
+      await d.click(window, await d.appRect(notes, SELECT.editor));
+      await d.input("TypeText", "s", [NOTE_TEXT]);
+      await d.until("the typed text in the editor", async () => ((await d.appText(notes, SELECT.editor)) === NOTE_TEXT ? true : undefined));
+      await d.click(window, await d.appRect(notes, SELECT.save));
+      const file = join(appDataDir(NOTES, { HOME: home }), "notes.txt");
+      await d.until("the note on disk", async () => (readFileOr(file) === NOTE_TEXT ? true : undefined));
+      return `saved to ${file}`;
+    });
+
+    await d.step("terminate Notes", async () => {
+      await d.appd("Terminate", "t", [notes]);
+      await d.until("the notes session stopped", async () => ((await d.sessionState(notes)) === "stopped" || (await d.sessionState(notes)) === undefined ? true : undefined));
+      await d.until("its window gone", async () => ((await d.windowOf(notes).catch(() => undefined)) === undefined ? true : undefined));
+      return `session ${notes} stopped`;
+    });
+
+    await d.step("launch Notes again: the note is there", async () => {
+      const again = await d.launchFromLauncher(NOTES);
+      await d.until("the saved note loaded", async () => ((await d.appText(again, SELECT.editor)) === NOTE_TEXT ? true : undefined));
+      // On screen too: the editor's box differs from the empty editor the first Notes showed.
+      const window = await d.windowOf(again);
+      const editor = await d.appRect(again, SELECT.editor);
+      const box = { x: window.x + editor.x, y: window.y + editor.y, width: editor.width, height: Math.min(editor.height, 80) };
+      const shown = await d.until("the note drawn on screen", async () => {
+        const shot = await d.pixels();
+        return boxDifference(emptyEditor!, shot, box) > 1 ? shot : undefined;
+      });
+      return `session ${again} shows ${JSON.stringify(NOTE_TEXT)} (page and screen: editor box changed by ${boxDifference(emptyEditor!, shown, box).toFixed(1)})`;
+    });
+    ok = true;
+  } catch (error) {
+    if (demo === undefined) console.log(`  FAIL ${(error as Error).message}`);
+  } finally {
+    await mesh?.stop();
+    rmSync(runtimeDir, { recursive: true, force: true });
+  }
+  const steps = [...(demo?.steps ?? [])];
+  const totalMs = performance.now() - started;
+  writeFileSync(join(outDir, "summary.json"), JSON.stringify({ ok, outDir, totalMs, timings, steps }, null, 2));
+  console.log(ok ? `\nall ${steps.length} steps passed in ${(totalMs / 1000).toFixed(1)} s` : `\nthe demo failed; see ${serviceLog}`);
+  console.log(`screenshots and summary.json: ${outDir}`);
+  return ok ? 0 : 1;
+}
+
+function readFileOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The WEFT mesh as one unit: a bus, then each service as its own process, in dependency order, each one
+ * waited for until it owns its bus name (which it takes only once it is ready). Stopped in reverse: SIGTERM,
+ * a grace period, then SIGKILL; the private bus goes last.
+ *
+ *   compositor (org.weft.Compositor1) → file portal (org.weft.FilePortal1) → appd (org.weft.AppD1) → shell (org.weft.Shell1)
+ *
+ * A service that exits on its own is reported through `onExit`; `weft session` decides what that means.
+ */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { connectBus, type BusConnection } from "../common/bus/index.ts";
+import { startPrivateBus, type PrivateBus } from "../common/bus/private-bus.ts";
+import type { Logger } from "../common/log.ts";
+
+const SERVICES_DIR = join(import.meta.dir, "..");
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+
+export interface ServiceSpec {
+  /** Short name for logs ("compositor"). */
+  name: string;
+  /** The bus name it owns once ready. */
+  busName: string;
+  /** Program (a .ts file run with Bun). */
+  script: string;
+  /** Extra environment for this service. */
+  env?: Record<string, string>;
+}
+
+export type Backend = "headless" | "x11" | "wayland";
+
+/** headless unless a display exists: nested in the developer's session then (issue 6: "nested when a display exists"). */
+export function chooseBackend(env: Record<string, string | undefined>, requested?: string): Backend {
+  if (requested === "headless" || requested === "x11" || requested === "wayland") return requested;
+  if (requested !== undefined && requested !== "auto") throw new Error(`unknown backend ${JSON.stringify(requested)}: use headless, x11, wayland or auto`);
+  if (env.WAYLAND_DISPLAY) return "wayland";
+  if (env.DISPLAY) return "x11";
+  return "headless";
+}
+
+/** The four services of a desktop session, in start order. The shell is left out when it is not installed. */
+export function sessionServices(backend: Backend, extraEnv: Record<string, string> = {}): ServiceSpec[] {
+  const specs: ServiceSpec[] = [
+    {
+      name: "compositor",
+      busName: "org.weft.Compositor1",
+      script: join(SERVICES_DIR, "compositor/main.ts"),
+      // Set at process start: wlroots reads them with getenv().
+      env: { WLR_BACKENDS: backend, WLR_RENDERER: process.env.WLR_RENDERER ?? "pixman", ...extraEnv },
+    },
+    { name: "file-portal", busName: "org.weft.FilePortal1", script: join(SERVICES_DIR, "file-portal/main.ts"), env: extraEnv },
+    { name: "appd", busName: "org.weft.AppD1", script: join(SERVICES_DIR, "appd/main.ts"), env: extraEnv },
+  ];
+  const shell = join(SERVICES_DIR, "shell/main.ts");
+  if (existsSync(shell)) specs.push({ name: "shell", busName: "org.weft.Shell1", script: shell, env: extraEnv });
+  return specs;
+}
+
+export interface RunningService {
+  spec: ServiceSpec;
+  process: Bun.Subprocess<"ignore", "inherit" | "pipe", "inherit" | "pipe">;
+}
+
+export interface MeshOptions {
+  services: ServiceSpec[];
+  /** Environment every service gets (HOME, XDG_RUNTIME_DIR, …); WEFT_BUS_ADDRESS is added. */
+  env: Record<string, string>;
+  log: Logger;
+  /** An existing bus to use instead of a private one (e.g. the user's session bus). */
+  busAddress?: string;
+  /** Where services' stderr goes: inherited (default), or to this function line by line. */
+  onLogLine?: (service: string, line: string) => void;
+  /** A service exited while the mesh was up (not during stop()). */
+  onExit?: (service: string, code: number | null, signal: string | null) => void;
+}
+
+export class Mesh {
+  readonly running: RunningService[] = [];
+  #stopping = false;
+
+  private constructor(
+    readonly bus: BusConnection,
+    readonly busAddress: string,
+    readonly privateBus: PrivateBus | undefined,
+    readonly options: MeshOptions,
+  ) {}
+
+  /** Starts the bus and every service in order; on a failure, stops what was started and throws. */
+  static async start(options: MeshOptions): Promise<Mesh> {
+    const privateBus = options.busAddress === undefined ? await startPrivateBus() : undefined;
+    const address = options.busAddress ?? privateBus!.address;
+    let bus: BusConnection | undefined;
+    try {
+      bus = await connectBus({ address });
+    } catch (error) {
+      await privateBus?.close();
+      throw error;
+    }
+    const mesh = new Mesh(bus, address, privateBus, options);
+    try {
+      for (const spec of options.services) await mesh.#startService(spec);
+    } catch (error) {
+      await mesh.stop();
+      throw error;
+    }
+    return mesh;
+  }
+
+  async #startService(spec: ServiceSpec): Promise<void> {
+    const { log } = this.options;
+    if (await this.bus.nameHasOwner(spec.busName)) throw new Error(`${spec.busName} is already owned on this bus: is another session running on it?`);
+    const started = performance.now();
+    const piped = this.options.onLogLine !== undefined;
+    const child = Bun.spawn([process.execPath, spec.script], {
+      env: { ...this.options.env, ...spec.env, WEFT_BUS_ADDRESS: this.busAddress },
+      stdin: "ignore",
+      stdout: piped ? "pipe" : "inherit",
+      stderr: piped ? "pipe" : "inherit",
+    });
+    const service: RunningService = { spec, process: child };
+    this.running.push(service);
+    if (piped) {
+      for (const stream of [child.stdout, child.stderr] as ReadableStream<Uint8Array>[]) void this.#forwardLines(spec.name, stream);
+    }
+    void child.exited.then((code) => {
+      if (!this.#stopping) this.options.onExit?.(spec.name, code, child.signalCode === null ? null : String(child.signalCode));
+    });
+
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!(await this.bus.nameHasOwner(spec.busName))) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}) before it was ready: see its log above`);
+      if (Date.now() > deadline) throw new Error(`${spec.name} did not own ${spec.busName} within ${READY_TIMEOUT_MS / 1000} s`);
+      await Bun.sleep(25);
+    }
+    log.info("service ready", { service: spec.name, name: spec.busName, ms: Math.round(performance.now() - started), pid: child.pid });
+  }
+
+  async #forwardLines(service: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        this.options.onLogLine?.(service, pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+    if (pending !== "") this.options.onLogLine?.(service, pending);
+  }
+
+  /** The running process of `name`, if any. */
+  service(name: string): RunningService | undefined {
+    return this.running.find((s) => s.spec.name === name);
+  }
+
+  /** Stops every service in reverse order (SIGTERM, grace, SIGKILL), then the bus. Safe to call twice. */
+  async stop(): Promise<{ service: string; code: number | null; signal: string | null }[]> {
+    this.#stopping = true;
+    const outcomes: { service: string; code: number | null; signal: string | null }[] = [];
+    for (const { spec, process: child } of [...this.running].reverse()) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+        await child.exited;
+        clearTimeout(timer);
+      }
+      outcomes.push({ service: spec.name, code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode) });
+    }
+    this.running.length = 0;
+    this.bus.close();
+    await this.privateBus?.close();
+    return outcomes;
+  }
+}

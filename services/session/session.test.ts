@@ -1,0 +1,108 @@
+/**
+ * `weft session` as a user runs it: the real services come up in order on a private bus, and Ctrl-C (SIGINT)
+ * stops every one of them; a service that dies takes the session down with exit 1; bad arguments are usage errors.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectBus } from "../common/bus/index.ts";
+import { chooseBackend, sessionServices } from "./mesh.ts";
+import { parseSessionArgs } from "./main.ts";
+
+const MAIN = join(import.meta.dir, "main.ts");
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `weft session` with a private HOME; resolves once it logged "session up" with the bus address. */
+async function startSession(extraEnv: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "weft-session-home-"));
+  const runtime = mkdtempSync(join(tmpdir(), "weft-session-xdg-"));
+  dirs.push(home, runtime);
+  const child = Bun.spawn([process.execPath, MAIN, "session", "--backend", "headless"], {
+    env: { PATH: process.env.PATH!, HOME: home, XDG_RUNTIME_DIR: runtime, WEFT_LOG_LEVEL: "info", ...extraEnv },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  let log = "";
+  const reader = (child.stderr as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + 90_000;
+  let address: string | undefined;
+  while (address === undefined) {
+    if (Date.now() > deadline) throw new Error(`no "session up" line: ${log}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`weft session exited early: ${log}`);
+    log += decoder.decode(value, { stream: true });
+    address = /msg="session up[^\n]*bus=("[^"]+"|\S+)/.exec(log)?.[1]?.replace(/^"|"$/g, "");
+  }
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return log;
+      log += decoder.decode(value, { stream: true });
+    }
+  })();
+  return { child, address, log: () => rest };
+}
+
+test("the mesh comes up in order on a private bus and Ctrl-C stops every service", async () => {
+  const session = await startSession();
+  const bus = await connectBus({ address: session.address });
+  const names = sessionServices("headless").map((s) => s.busName);
+  const pids: number[] = [];
+  for (const name of names) {
+    expect(await bus.nameHasOwner(name)).toBe(true);
+    pids.push((await bus.credentials((await bus.nameOwner(name))!)).pid!);
+  }
+  bus.close();
+  session.child.kill("SIGINT");
+  expect(await session.child.exited).toBe(0);
+  const log = await session.log();
+  // Started in dependency order.
+  const order = [...log.matchAll(/msg="service ready" service=(\S+)/g)].map((m) => m[1]);
+  expect(order).toEqual(sessionServices("headless").map((s) => s.name));
+  for (const pid of pids) expect(alive(pid)).toBe(false);
+}, 120_000);
+
+test("a service that dies stops the session with exit code 1", async () => {
+  const session = await startSession();
+  const bus = await connectBus({ address: session.address });
+  const appd = (await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid!;
+  const compositor = (await bus.credentials((await bus.nameOwner("org.weft.Compositor1"))!)).pid!;
+  bus.close();
+  process.kill(appd, "SIGKILL");
+  expect(await session.child.exited).toBe(1);
+  expect(await session.log()).toContain('service=appd');
+  expect(alive(compositor)).toBe(false);
+}, 120_000);
+
+test("arguments: commands, backends and flags are checked", () => {
+  expect(parseSessionArgs(["session"])).toEqual({ backend: "auto", userBus: false, demo: false, out: undefined });
+  expect(parseSessionArgs(["session", "--demo", "--out", "/tmp/x"])).toMatchObject({ demo: true, out: "/tmp/x" });
+  for (const argv of [[], ["sessions"], ["session", "--backend", "drm9"], ["session", "extra"], ["session", "--bogus"], ["session", "--out", "/tmp/x"], ["x".repeat(10_000)]]) {
+    expect(() => parseSessionArgs(argv)).toThrow();
+  }
+  expect(chooseBackend({ WAYLAND_DISPLAY: "wayland-0" })).toBe("wayland");
+  expect(chooseBackend({ DISPLAY: ":0" })).toBe("x11");
+  expect(chooseBackend({})).toBe("headless");
+  expect(chooseBackend({ DISPLAY: ":0" }, "headless")).toBe("headless");
+});
+
+test("usage errors exit 2 and say what is wrong", async () => {
+  const child = Bun.spawn([process.execPath, MAIN, "session", "--backend", "vulkan"], { stdout: "pipe", stderr: "pipe" });
+  expect(await child.exited).toBe(2);
+  expect(await new Response(child.stderr).text()).toContain('unknown backend "vulkan"');
+});
