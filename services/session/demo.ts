@@ -221,7 +221,8 @@ function boxDifference(a: Pixels, b: Pixels, box: Rect): number {
   return total / Math.max(1, count);
 }
 
-async function installDemoApps(home: string, sysconf: string): Promise<string> {
+/** Trusts the demo key in `home` and installs the signed demo apps there with weft-pack. */
+export async function installDemoApps(home: string, sysconf: string): Promise<string> {
   mkdirSync(join(home, ".config/weft/trusted.d"), { recursive: true });
   cpSync(join(REPO, "apps/keys/weft-sign.pub"), join(home, ".config/weft/trusted.d/weft-demo.pub"));
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, WEFT_SYSCONFDIR: sysconf };

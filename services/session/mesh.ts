@@ -5,7 +5,9 @@
  *
  *   compositor (org.weft.Compositor1) → file portal (org.weft.FilePortal1) → appd (org.weft.AppD1) → shell (org.weft.Shell1)
  *
- * A service that exits on its own is reported through `onExit`; `weft session` decides what that means.
+ * A service that exits on its own is restarted when its spec says so (the shell: the apps keep running while
+ * a new shell comes up and picks up their sessions), at most RESTART_LIMIT times a minute; any other exit is
+ * reported through `onExit`, and `weft session` decides what that means.
  */
 
 import { existsSync } from "node:fs";
@@ -17,6 +19,9 @@ import type { Logger } from "../common/log.ts";
 const SERVICES_DIR = join(import.meta.dir, "..");
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
+/** Restarts of one service within RESTART_WINDOW_MS before its exit counts as a failure. */
+const RESTART_LIMIT = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 export interface ServiceSpec {
   /** Short name for logs ("compositor"). */
@@ -27,6 +32,8 @@ export interface ServiceSpec {
   script: string;
   /** Extra environment for this service. */
   env?: Record<string, string>;
+  /** Started again when it exits on its own (it holds no state others depend on). */
+  restart?: boolean;
 }
 
 export type Backend = "headless" | "x11" | "wayland";
@@ -54,7 +61,8 @@ export function sessionServices(backend: Backend, extraEnv: Record<string, strin
     { name: "appd", busName: "org.weft.AppD1", script: join(SERVICES_DIR, "appd/main.ts"), env: extraEnv },
   ];
   const shell = join(SERVICES_DIR, "shell/main.ts");
-  if (existsSync(shell)) specs.push({ name: "shell", busName: "org.weft.Shell1", script: shell, env: extraEnv });
+  // The shell holds no state: appd and the compositor know the sessions and windows, so a new shell takes over.
+  if (existsSync(shell)) specs.push({ name: "shell", busName: "org.weft.Shell1", script: shell, env: extraEnv, restart: true });
   return specs;
 }
 
@@ -72,13 +80,16 @@ export interface MeshOptions {
   busAddress?: string;
   /** Where services' stderr goes: inherited (default), or to this function line by line. */
   onLogLine?: (service: string, line: string) => void;
-  /** A service exited while the mesh was up (not during stop()). */
+  /** A service exited while the mesh was up (not during stop()) and is not restarted. */
   onExit?: (service: string, code: number | null, signal: string | null) => void;
+  /** A service exited and was started again (it owns its name again). */
+  onRestart?: (service: string, code: number | null, signal: string | null) => void;
 }
 
 export class Mesh {
   readonly running: RunningService[] = [];
   #stopping = false;
+  readonly #restarts = new Map<string, number[]>();
 
   private constructor(
     readonly bus: BusConnection,
@@ -125,7 +136,13 @@ export class Mesh {
       for (const stream of [child.stdout, child.stderr] as ReadableStream<Uint8Array>[]) void this.#forwardLines(spec.name, stream);
     }
     void child.exited.then((code) => {
-      if (!this.#stopping) this.options.onExit?.(spec.name, code, child.signalCode === null ? null : String(child.signalCode));
+      if (this.#stopping) return;
+      const signal = child.signalCode === null ? null : String(child.signalCode);
+      if (spec.restart && this.#mayRestart(spec.name)) {
+        void this.#restart(service, code, signal);
+        return;
+      }
+      this.options.onExit?.(spec.name, code, signal);
     });
 
     const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -135,6 +152,31 @@ export class Mesh {
       await Bun.sleep(25);
     }
     log.info("service ready", { service: spec.name, name: spec.busName, ms: Math.round(performance.now() - started), pid: child.pid });
+  }
+
+  #mayRestart(name: string): boolean {
+    const now = Date.now();
+    const recent = (this.#restarts.get(name) ?? []).filter((at) => now - at < RESTART_WINDOW_MS);
+    recent.push(now);
+    this.#restarts.set(name, recent);
+    return recent.length <= RESTART_LIMIT;
+  }
+
+  async #restart(service: RunningService, code: number | null, signal: string | null): Promise<void> {
+    const index = this.running.indexOf(service);
+    if (index >= 0) this.running.splice(index, 1);
+    this.options.log.warn("a service exited: starting it again", { service: service.spec.name, code: code ?? undefined, signal: signal ?? undefined });
+    try {
+      // The bus releases the old process's name when its connection closes, which may come just after the exit.
+      const deadline = Date.now() + 5_000;
+      while ((await this.bus.nameHasOwner(service.spec.busName)) && Date.now() < deadline) await Bun.sleep(25);
+      if (this.#stopping) return;
+      await this.#startService(service.spec);
+      this.options.onRestart?.(service.spec.name, code, signal);
+    } catch (error) {
+      this.options.log.error("the service did not come back", { service: service.spec.name, error: (error as Error).message });
+      if (!this.#stopping) this.options.onExit?.(service.spec.name, code, signal);
+    }
   }
 
   async #forwardLines(service: string, stream: ReadableStream<Uint8Array>): Promise<void> {

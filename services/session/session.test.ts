@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { connectBus } from "../common/bus/index.ts";
 import { chooseBackend, sessionServices } from "./mesh.ts";
 import { parseSessionArgs } from "./main.ts";
+import { installDemoApps } from "./demo.ts";
+import { Variant } from "dbus-next";
 
 const MAIN = join(import.meta.dir, "main.ts");
 const dirs: string[] = [];
@@ -26,10 +28,12 @@ function alive(pid: number): boolean {
 }
 
 /** Starts `weft session` with a private HOME; resolves once it logged "session up" with the bus address. */
-async function startSession(extraEnv: Record<string, string> = {}) {
+async function startSession(extraEnv: Record<string, string> = {}, withApps = false) {
   const home = mkdtempSync(join(tmpdir(), "weft-session-home-"));
   const runtime = mkdtempSync(join(tmpdir(), "weft-session-xdg-"));
   dirs.push(home, runtime);
+  if (withApps) await installDemoApps(home, join(home, "etc"));
+  extraEnv = { WEFT_SYSCONFDIR: join(home, "etc"), ...extraEnv };
   const child = Bun.spawn([process.execPath, MAIN, "session", "--backend", "headless"], {
     env: { PATH: process.env.PATH!, HOME: home, XDG_RUNTIME_DIR: runtime, WEFT_LOG_LEVEL: "info", ...extraEnv },
     stdin: "ignore",
@@ -87,6 +91,44 @@ test("a service that dies stops the session with exit code 1", async () => {
   expect(await session.child.exited).toBe(1);
   expect(await session.log()).toContain('service=appd');
   expect(alive(compositor)).toBe(false);
+}, 120_000);
+
+test("a killed shell is started again; the running app sessions are not touched", async () => {
+  const session = await startSession({}, true);
+  const bus = await connectBus({ address: session.address });
+  try {
+    // An app session (headless: this test is its UI end) that must outlive the shell's death.
+    const [sessionId] = (await bus.call({
+      destination: "org.weft.AppD1",
+      path: "/org/weft/AppD1",
+      interface: "org.weft.AppD1",
+      member: "Launch",
+      signature: "sa{sv}",
+      body: ["org.weft.demo.counter", { headless: new Variant("b", true) }],
+    }, { timeoutMs: 90_000 })) as [bigint];
+    const shellPid = (await bus.credentials((await bus.nameOwner("org.weft.Shell1"))!)).pid!;
+    const appdPid = (await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid!;
+    process.kill(shellPid, "SIGKILL");
+    const deadline = Date.now() + 60_000;
+    let newPid: number | undefined;
+    while (newPid === undefined || newPid === shellPid) {
+      if (Date.now() > deadline) throw new Error("no new shell within 60 s");
+      await Bun.sleep(100);
+      const owner = await bus.nameOwner("org.weft.Shell1");
+      newPid = owner === undefined ? undefined : (await bus.credentials(owner)).pid;
+    }
+    expect(alive(shellPid)).toBe(false);
+    // The rest of the mesh is the same processes.
+    expect((await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid).toBe(appdPid);
+    expect(session.child.exitCode).toBeNull();
+    const [sessions] = (await bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member: "ListSessions", signature: "", body: [] })) as [unknown[][]];
+    expect(sessions.find((row) => row[0] === sessionId)?.[2]).toBe("running");
+  } finally {
+    bus.close();
+  }
+  session.child.kill("SIGINT");
+  expect(await session.child.exited).toBe(0);
+  expect(await session.log()).toContain("starting it again");
 }, 120_000);
 
 test("arguments: commands, backends and flags are checked", () => {
