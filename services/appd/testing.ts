@@ -13,7 +13,7 @@ import { RuntimeWorld, until } from "../runtime/testing.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
 import type { Pixels } from "../compositor/native.ts";
 import { decodePng } from "../compositor/png.ts";
-import type { WindowRow } from "../compositor/testing.ts";
+import { parseWindowRows, type WindowRow } from "../compositor/interface.ts";
 import { APPD_INTERFACE } from "./interface.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
@@ -86,19 +86,7 @@ export class CompositorProcess {
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    const [rows] = (await this.call("ListWindows")) as [unknown[][]];
-    return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
-      id: id as number,
-      session: session as bigint,
-      role: role as string,
-      appId: appId as string,
-      title: title as string,
-      x: x as number,
-      y: y as number,
-      width: width as number,
-      height: height as number,
-      focused: focused as boolean,
-    }));
+    return parseWindowRows(await this.call("ListWindows"));
   }
 
   async screenshot(): Promise<Pixels> {

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeFd, connectBus, contractPath, isBusError, type BusConnection } from "../common/bus/index.ts";
-import { expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { closeFd, contractPath, isBusError } from "../common/bus/index.ts";
+import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { NotifyListener } from "../appd/notify-listener.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
+import { CompositorWorld } from "./testing.ts";
 
 const PRIVILEGED = ["zwlr_screencopy_manager_v1", "zweft_shell_manager_v1", "zwlr_layer_shell_v1"];
 const EVERYONE = [
@@ -27,21 +28,12 @@ const EVERYONE = [
   "wl_output",
 ];
 
-let bus: PrivateBus;
-let client: BusConnection;
-let runtimeDir: string;
-let service: Bun.Subprocess<"ignore", "ignore", "pipe">;
-let serviceLog: Promise<string>;
+let world: CompositorWorld;
 let notifications: NotifyListener;
+let notifyDir: string;
 
-function call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
-  return client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
-}
-
-async function openClient(role: string, sessionId: bigint): Promise<number> {
-  const [fd] = (await call("OpenClient", "st", [role, sessionId])) as [number];
-  return fd;
-}
+const call = (member: string, signature: string, body: unknown[]) => world.call(member, signature, body);
+const openClient = (role: string, sessionId: bigint) => world.openClient(role as "shell" | "application", sessionId);
 
 /** Runs wayland-info on `fd` (as its fd 3, WAYLAND_SOCKET=3) and returns the interfaces it listed. */
 async function waylandInfoGlobals(fd: number): Promise<string[]> {
@@ -57,54 +49,22 @@ async function waylandInfoGlobals(fd: number): Promise<string[]> {
   return [...stdout.matchAll(/interface: '([^']+)'/g)].map((m) => m[1]!);
 }
 
-async function waitForName(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await client.nameHasOwner(COMPOSITOR_NAME))) {
-    if (service.exitCode !== null) throw new Error(`weft-compositor exited ${service.exitCode}: ${await serviceLog}`);
-    if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${COMPOSITOR_NAME} in ${timeoutMs} ms`);
-    await Bun.sleep(50);
-  }
-}
-
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  client = await connectBus({ address: bus.address });
-  runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
-  notifications = new NotifyListener(join(runtimeDir, "notify"));
-  service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
-    env: {
-      ...process.env,
-      WEFT_BUS_ADDRESS: bus.address,
-      WLR_BACKENDS: "headless",
-      WLR_RENDERER: "pixman",
-      XDG_RUNTIME_DIR: runtimeDir,
-      WAYLAND_DISPLAY: "",
-      DISPLAY: "",
-      NOTIFY_SOCKET: notifications.address,
-    },
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  serviceLog = new Response(service.stderr).text();
-  await waitForName(15_000);
+  notifyDir = mkdtempSync(join(tmpdir(), "weft-compositor-notify-"));
+  notifications = new NotifyListener(join(notifyDir, "notify"));
+  world = await CompositorWorld.start({ env: { NOTIFY_SOCKET: notifications.address } });
 });
 
 afterAll(async () => {
-  if (service.exitCode === null) {
-    service.kill("SIGKILL");
-    await service.exited;
-  }
-  client?.close();
+  await world?.close();
   notifications?.close();
-  await bus?.close();
-  rmSync(runtimeDir, { recursive: true, force: true });
+  rmSync(notifyDir, { recursive: true, force: true });
 });
 
 describe("org.weft.Compositor1", () => {
   test("the exported interface matches its contract", async () => {
     await expectIntrospectionMatchesContract({
-      address: bus.address,
+      address: world.bus.address,
       destination: COMPOSITOR_NAME,
       path: COMPOSITOR_PATH,
       contract: contractPath(COMPOSITOR_INTERFACE),
@@ -167,18 +127,18 @@ describe("org.weft.Compositor1", () => {
       closeFd(await openClient(i % 2 === 0 ? "shell" : "application", BigInt(100 + i)));
     }
     expect(await waylandInfoGlobals(await openClient("shell", 200n))).toContain("zwlr_screencopy_manager_v1");
-    expect(service.exitCode).toBeNull();
+    expect(world.service.exitCode).toBeNull();
   });
 
   test("SIGTERM stops the service with exit code 0 and releases the name", async () => {
-    service.kill("SIGTERM");
-    const timer = setTimeout(() => service.kill("SIGKILL"), 15_000);
-    const exitCode = await service.exited;
+    world.service.kill("SIGTERM");
+    const timer = setTimeout(() => world.service.kill("SIGKILL"), 15_000);
+    const exitCode = await world.service.exited;
     clearTimeout(timer);
-    const log = await serviceLog;
+    const log = await world.serviceLog;
     expect(exitCode).toBe(0);
     expect(log).toContain("compositor stopped");
     expect(notifications.drain()).toEqual(["READY=1", "STOPPING=1"]);
-    expect(await client.nameHasOwner(COMPOSITOR_NAME)).toBe(false);
+    expect(await world.client.nameHasOwner(COMPOSITOR_NAME)).toBe(false);
   });
 });

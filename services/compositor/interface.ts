@@ -118,3 +118,34 @@ export function emitCompositorEvent(service: ExportedService, event: CompositorE
       return service.emit("NavigationGesture", event.type, event.fingers, event.dx, event.dy);
   }
 }
+
+/** One row of ListWindows as clients read it (`a(utsssiiiib)`). */
+export interface WindowRow {
+  id: number;
+  session: bigint;
+  role: string;
+  appId: string;
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}
+
+/** The body of a ListWindows reply as rows (for clients of the service: tests, the shell, the demo). */
+export function parseWindowRows(reply: unknown[]): WindowRow[] {
+  const rows = (reply[0] ?? []) as unknown[][];
+  return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
+    id: id as number,
+    session: session as bigint,
+    role: role as string,
+    appId: appId as string,
+    title: title as string,
+    x: x as number,
+    y: y as number,
+    width: width as number,
+    height: height as number,
+    focused: focused as boolean,
+  }));
+}

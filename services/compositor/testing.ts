@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH, parseWindowRows, type WindowRow } from "./interface.ts";
+
+export type { WindowRow } from "./interface.ts";
 import type { Pixels } from "./native.ts";
 import { decodePng } from "./png.ts";
 
@@ -21,18 +23,6 @@ export interface CompositorWorldOptions {
   waylandSocket?: number;
 }
 
-export interface WindowRow {
-  id: number;
-  session: bigint;
-  role: string;
-  appId: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  focused: boolean;
-}
 
 export interface SpawnedClient {
   process: Bun.Subprocess<"ignore" | "pipe", "pipe", "pipe">;
@@ -149,19 +139,7 @@ export class CompositorWorld {
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    const [rows] = (await this.call("ListWindows")) as [unknown[][]];
-    return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
-      id: id as number,
-      session: session as bigint,
-      role: role as string,
-      appId: appId as string,
-      title: title as string,
-      x: x as number,
-      y: y as number,
-      width: width as number,
-      height: height as number,
-      focused: focused as boolean,
-    }));
+    return parseWindowRows(await this.call("ListWindows"));
   }
 
   /** Polls ListWindows until `predicate` holds (the compositor's own answers; no fixed sleeps). */

@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import type { BusConnection } from "../common/bus/index.ts";
 import { createLogger } from "../common/log.ts";
 import { appDataDir } from "../common/paths.ts";
+import { parseWindowRows } from "../compositor/interface.ts";
 import { decodePng, pixelAt } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
 import type { SessionArgs } from "./main.ts";
@@ -151,10 +152,9 @@ class Demo {
   }
 
   async windowOf(session: bigint, role = "application"): Promise<Rect> {
-    const [rows] = (await this.compositor("ListWindows")) as [unknown[][]];
-    const row = rows.find((r) => r[1] === session && r[2] === role);
+    const row = parseWindowRows(await this.compositor("ListWindows")).find((w) => w.session === session && w.role === role);
     if (row === undefined) throw new Error(`session ${session} has no ${role} window`);
-    return { x: row[5] as number, y: row[6] as number, width: row[7] as number, height: row[8] as number };
+    return { x: row.x, y: row.y, width: row.width, height: row.height };
   }
 
   /** Clicks the centre of `rect` (window coordinates) of the window at `origin`, through the compositor's input. */
@@ -185,8 +185,7 @@ class Demo {
     // Opening the launcher goes home: wait until the launcher shows and no app window covers it any more.
     await this.until("the launcher open", () => this.shellRect(SELECT.openLauncher).then((r) => (r.width > 0 ? r : undefined)));
     await this.until("home (the shell focused)", async () => {
-      const [rows] = (await this.compositor("ListWindows")) as [unknown[][]];
-      return rows.some((r) => r[2] === "shell" && r[9] === true) ? true : undefined;
+      return parseWindowRows(await this.compositor("ListWindows")).some((w) => w.role === "shell" && w.focused) ? true : undefined;
     });
     const tile = await this.until(`the ${appId} tile`, () => this.shellRect(SELECT.tile(appId)).then((r) => (r.width > 0 ? r : undefined)));
     await this.click(shellWindow, tile);

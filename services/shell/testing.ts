@@ -11,7 +11,7 @@ import type { BusConnection } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { AppdWorld, type AppdProcess } from "../appd/testing.ts";
 import { DEMO_DIST } from "../runtime/testing.ts";
-import type { WindowRow } from "../compositor/testing.ts";
+import { parseWindowRows, type WindowRow } from "../compositor/interface.ts";
 
 const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
 const SHELL_MAIN = join(import.meta.dir, "main.ts");
@@ -181,19 +181,7 @@ export class ShellWorld {
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    const [rows] = (await this.compositorCall("ListWindows")) as [unknown[][]];
-    return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
-      id: id as number,
-      session: session as bigint,
-      role: role as string,
-      appId: appId as string,
-      title: title as string,
-      x: x as number,
-      y: y as number,
-      width: width as number,
-      height: height as number,
-      focused: focused as boolean,
-    }));
+    return parseWindowRows(await this.compositorCall("ListWindows"));
   }
 
   waitForWindows(predicate: (windows: WindowRow[]) => boolean, what: string): Promise<WindowRow[]> {
