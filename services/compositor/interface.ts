@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
 import { CLIPBOARD_MAX_ARGUMENT, clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
-import { CompositorError, type ClientRole, type NativeCompositor } from "./native.ts";
+import { CompositorError, type ClientRole, type NativeCompositor, type WindowInfo } from "./native.ts";
 import { encodePng } from "./png.ts";
 
 export const COMPOSITOR_NAME = "org.weft.Compositor1";
@@ -119,19 +119,8 @@ export function emitCompositorEvent(service: ExportedService, event: CompositorE
   }
 }
 
-/** One row of ListWindows as clients read it (`a(utsssiiiib)`). */
-export interface WindowRow {
-  id: number;
-  session: bigint;
-  role: string;
-  appId: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  focused: boolean;
-}
+/** One row of ListWindows as clients read it (`a(utsssiiiib)`): the same fields the native side lists. */
+export type WindowRow = WindowInfo;
 
 /** The body of a ListWindows reply as rows (for clients of the service: tests, the shell, the demo). */
 export function parseWindowRows(reply: unknown[]): WindowRow[] {
@@ -139,7 +128,7 @@ export function parseWindowRows(reply: unknown[]): WindowRow[] {
   return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
     id: id as number,
     session: session as bigint,
-    role: role as string,
+    role: role === "shell" ? "shell" : "application",
     appId: appId as string,
     title: title as string,
     x: x as number,
