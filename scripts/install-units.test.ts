@@ -1,0 +1,58 @@
+/**
+ * The systemd user units (units/) as installed by scripts/install-units.sh, checked by systemd's own
+ * `systemd-analyze verify --user` (unit syntax, dependencies, executables exist). The user manager itself does
+ * not run here (PLATFORM-NOTES: never start systemd --user from the root cgroup); the VM runs the units.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SCRIPT = join(import.meta.dir, "install-units.sh");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function temp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+async function run(argv: string[], env: Record<string, string> = {}) {
+  const child = Bun.spawn(argv, { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, code };
+}
+
+async function verify(dir: string) {
+  const units = readdirSync(dir).map((name) => join(dir, name));
+  return run(["systemd-analyze", "verify", "--user", ...units], { XDG_RUNTIME_DIR: temp("weft-units-xdg-") });
+}
+
+test("the installed units pass systemd-analyze verify, with this checkout's paths filled in", async () => {
+  const dest = temp("weft-units-");
+  const installed = await run([SCRIPT, "--dest", dest]);
+  expect(installed.code).toBe(0);
+  expect(readdirSync(dest).sort()).toEqual(["weft-appd.service", "weft-compositor.service", "weft-file-portal.service", "weft-session.target", "weft-shell.service"]);
+  for (const name of readdirSync(dest)) expect(readFileSync(join(dest, name), "utf8")).not.toMatch(/@ROOT@|@BUN@/);
+  expect(readFileSync(join(dest, "weft-appd.service"), "utf8")).toContain(join(import.meta.dir, "../services/appd/main.ts"));
+  const verified = await verify(dest);
+  expect({ code: verified.code, stderr: verified.stderr }).toEqual({ code: 0, stderr: "" });
+
+  // The check can fail: a unit whose program is not there is refused.
+  const broken = temp("weft-units-broken-");
+  writeFileSync(join(broken, "weft-appd.service"), readFileSync(join(dest, "weft-appd.service"), "utf8").replace(/^ExecStart=\S+/m, "ExecStart=/nonexistent/bun"));
+  const refused = await verify(broken);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain("/nonexistent/bun");
+});
+
+test("bad arguments are usage errors", async () => {
+  for (const argv of [["--dest"], ["--bogus"], ["extra"]]) {
+    const result = await run([SCRIPT, ...argv]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("install-units:");
+  }
+});
