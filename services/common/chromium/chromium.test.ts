@@ -97,3 +97,34 @@ test("navigating away is undone", async () => {
   await until("the page back on its origin", async () => (await evaluate("location.origin").catch(() => "")) === origin && (await evaluate("document.getElementById('t')?.textContent").catch(() => "")) === "served");
   expect(hits).toBe(0);
 }, 60_000);
+
+test("a profile left by a killed browser is removed at the next start; a live one is kept", async () => {
+  const { mkdtempSync, mkdirSync, symlinkSync, existsSync, readlinkSync, rmSync } = await import("node:fs");
+  const { hostname, tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { removeStaleProfiles } = await import("./chromium.ts");
+  const parent = mkdtempSync(join(tmpdir(), "weft-profiles-"));
+  try {
+    // Chromium's own lock names its host and pid: the running test browser's profile has one.
+    expect(readlinkSync(join(chromium.profileDir, "SingletonLock"))).toBe(`${hostname()}-${chromium.process.pid}`);
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    const make = (suffix: string, owner?: string) => {
+      const dir = join(parent, `weft-chromium-test-${suffix}`);
+      mkdirSync(dir);
+      if (owner !== undefined) symlinkSync(owner, join(dir, "SingletonLock"));
+      return dir;
+    };
+    const stale = make("stale", `${hostname()}-${dead.pid}`);
+    const running = make("running", `${hostname()}-${process.pid}`);
+    const otherHost = make("other-host", `elsewhere-${dead.pid}`);
+    const unlocked = make("unlocked");
+    const otherName = join(parent, "weft-chromium-shell-x");
+    mkdirSync(otherName);
+    symlinkSync(`${hostname()}-${dead.pid}`, join(otherName, "SingletonLock"));
+    expect(removeStaleProfiles(parent, "test", log)).toBe(1);
+    expect([stale, running, otherHost, unlocked, otherName].map((dir) => existsSync(dir))).toEqual([false, true, true, true, true]);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});

@@ -9,8 +9,8 @@
  * (a WebSocket, WebRTC) goes nowhere either.
  */
 
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd } from "../bus/index.ts";
 import type { Logger } from "../log.ts";
@@ -99,6 +99,7 @@ export class ChromiumProcess {
 
   static start(options: ChromiumOptions): ChromiumProcess {
     const parent = options.profileParent ?? process.env.XDG_RUNTIME_DIR ?? tmpdir();
+    removeStaleProfiles(parent, options.name, options.log);
     const profileDir = mkdtempSync(join(parent, `weft-chromium-${options.name}-`));
     const env: Record<string, string> = {};
     for (const key of ["PATH", "HOME", "LANG", "XDG_RUNTIME_DIR", "TZ", "FONTCONFIG_FILE"]) {
@@ -154,5 +155,46 @@ export class ChromiumProcess {
       clearTimeout(timer);
     }
     await this.exited;
+  }
+}
+
+/**
+ * Removes profile directories of earlier views named `name` under `parent` whose browser is gone: a view host
+ * killed with SIGKILL cannot remove its own. Only a directory whose `SingletonLock` (Chromium's "<host>-<pid>"
+ * link) names this host and a pid that no longer exists is removed; anything else is left alone.
+ */
+export function removeStaleProfiles(parent: string, name: string, log: Logger): number {
+  const prefix = `weft-chromium-${name}-`;
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(parent).filter((entry) => entry.startsWith(prefix));
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const dir = join(parent, entry);
+    let owner: string;
+    try {
+      owner = readlinkSync(join(dir, "SingletonLock"));
+    } catch {
+      continue; // no lock: starting right now, or not a Chromium profile
+    }
+    const match = /^(.*)-(\d+)$/.exec(owner);
+    if (match === null || match[1] !== hostname()) continue;
+    if (processExists(Number(match[2]))) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed++;
+    log.info("removed a stale browser profile", { dir });
+  }
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
