@@ -4,7 +4,7 @@
  * (protocol/dbus/org.weft.AppShell1.Inspect.xml). Thin: callers are checked from the bus, arguments here.
  */
 
-import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
 import { InspectError, type PageInspector } from "./inspect.ts";
 
 export const APP_SHELL_INTERFACE = "org.weft.AppShell1";
@@ -52,14 +52,6 @@ export function exportAppShell(bus: BusConnection, facts: AppShellFacts): Export
   });
 }
 
-async function requireOwnUid(ctx: CallContext): Promise<void> {
-  const { uid } = await ctx.credentials();
-  if (uid !== process.getuid!()) {
-    ctx.log.warn("refused an inspect call from another user", { uid, member: ctx.member });
-    throw busError(APP_SHELL_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
-  }
-}
-
 function refused(error: unknown): never {
   if (error instanceof InspectError) throw busError(APP_SHELL_INTERFACE, error.errorName, error.message);
   throw busError(APP_SHELL_INTERFACE, "Failed", `the page could not be read: ${String((error as Error).message ?? error).slice(0, 200)}`);
@@ -72,7 +64,7 @@ export function exportInspect(bus: BusConnection, inspector: PageInspector): Exp
     {
       methods: {
         ElementRect: async ([selector]: [string], ctx) => {
-          await requireOwnUid(ctx);
+          await requireSameUid(ctx, APP_SHELL_INTERFACE);
           try {
             const box = await inspector.elementRect(selector);
             return [box.x, box.y, box.width, box.height];
@@ -81,7 +73,7 @@ export function exportInspect(bus: BusConnection, inspector: PageInspector): Exp
           }
         },
         ElementText: async ([selector]: [string], ctx) => {
-          await requireOwnUid(ctx);
+          await requireSameUid(ctx, APP_SHELL_INTERFACE);
           try {
             return await inspector.elementText(selector);
           } catch (error) {

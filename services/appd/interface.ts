@@ -4,7 +4,7 @@
  * validated here, at the edge, and the caller comes from the bus; the work is the Supervisor's.
  */
 
-import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
 import { LaunchOptionsError, parseLaunchOptions } from "./options.ts";
 import type { Session } from "./session.ts";
 import { AppdError, type Supervisor } from "./supervisor.ts";
@@ -17,15 +17,6 @@ function refused(error: unknown): never {
   if (error instanceof AppdError) throw busError(APPD_INTERFACE, error.errorName, error.message);
   if (error instanceof LaunchOptionsError) throw busError(APPD_INTERFACE, "InvalidArgs", error.message);
   throw error;
-}
-
-/** Launch and Terminate are for clients of appd's own user; on a user's session bus that is every client. */
-async function requireSameUser(ctx: CallContext): Promise<void> {
-  const { uid } = await ctx.credentials();
-  if (uid !== process.getuid!()) {
-    ctx.log.warn("refused a call from another user", { uid });
-    throw busError(APPD_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
-  }
 }
 
 /** The session objects and the manager's signal, kept in step with the sessions. */
@@ -81,7 +72,7 @@ export function exportAppd(bus: BusConnection, supervisor: Supervisor, objects: 
     methods: {
       Launch: async ([appId, rawOptions]: [string, Record<string, unknown>], ctx) => {
         try {
-          await requireSameUser(ctx);
+          await requireSameUid(ctx, APPD_INTERFACE);
           const options = parseLaunchOptions(rawOptions);
           const session = await supervisor.launch(appId, options, ctx.sender);
           return [session.id, session.path];
@@ -91,7 +82,7 @@ export function exportAppd(bus: BusConnection, supervisor: Supervisor, objects: 
       },
       Terminate: async ([sessionId]: [bigint], ctx) => {
         try {
-          await requireSameUser(ctx);
+          await requireSameUid(ctx, APPD_INTERFACE);
           await supervisor.terminate(sessionId, `terminated by ${ctx.sender}`);
         } catch (error) {
           refused(error);

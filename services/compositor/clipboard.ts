@@ -12,7 +12,7 @@
  * the selection (wlroots), and only a client holding a recent input serial may set it.
  */
 
-import { busError, closeFd, type CallContext, type MethodHandler } from "../common/bus/index.ts";
+import { busError, closeFd, requireSameUid, type CallContext, type MethodHandler } from "../common/bus/index.ts";
 import { CompositorError, type NativeCompositor } from "./native.ts";
 
 /** The most the compositor reads from, or accepts for, the clipboard (also the library's limit). */
@@ -124,16 +124,16 @@ export function clipboardSet(compositor: NativeCompositor, data: Uint8Array, mim
   }
 }
 
-/** The Compositor1 clipboard methods, each behind `requireOwnUid`. */
-export function clipboardMethods(compositor: NativeCompositor, requireOwnUid: (ctx: CallContext) => Promise<void>): Record<string, MethodHandler> {
+/** The Compositor1 clipboard methods, each for callers with the compositor's own uid. */
+export function clipboardMethods(compositor: NativeCompositor): Record<string, MethodHandler> {
   const get = (primary: boolean) => async ([mime]: [string], ctx: CallContext) => {
-    await requireOwnUid(ctx);
+    await requireSameUid(ctx, COMPOSITOR_INTERFACE);
     const data = await clipboardGet(compositor, mime, primary);
     ctx.log.info("selection read", { primary, mime, bytes: data.length });
     return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   };
   const set = (primary: boolean) => async ([data, mime]: [Uint8Array, string], ctx: CallContext) => {
-    await requireOwnUid(ctx);
+    await requireSameUid(ctx, COMPOSITOR_INTERFACE);
     clipboardSet(compositor, data, mime, primary);
     ctx.log.info("selection set", { primary, mime, bytes: data.length });
   };

@@ -4,7 +4,7 @@
  */
 
 import * as v from "valibot";
-import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
 import { CLIPBOARD_MAX_ARGUMENT, clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
 import { CompositorError, type ClientRole, type NativeCompositor, type WindowInfo } from "./native.ts";
@@ -16,15 +16,6 @@ export const COMPOSITOR_PATH = objectPathForName(COMPOSITOR_NAME);
 
 const RoleSchema = v.picklist(["shell", "application"] satisfies ClientRole[]);
 
-/** Only the compositor's own user (appd, `weft session`, tests) may hand out connections. */
-async function requireOwnUid(ctx: CallContext): Promise<void> {
-  const { uid } = await ctx.credentials();
-  if (uid !== process.getuid!()) {
-    ctx.log.warn("refused a call from another user", { uid, member: ctx.member });
-    throw busError(COMPOSITOR_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
-  }
-}
-
 function failed(error: unknown): never {
   if (error instanceof CompositorError) throw busError(COMPOSITOR_INTERFACE, "Failed", error.message);
   throw error;
@@ -35,7 +26,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
   return bus.exportService(contractPath(COMPOSITOR_INTERFACE), COMPOSITOR_PATH, {
     methods: {
       OpenClient: async ([role, sessionId]: [string, bigint], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         const parsed = v.safeParse(RoleSchema, role);
         if (!parsed.success) {
           throw busError(COMPOSITOR_INTERFACE, "InvalidArgs", `role ${JSON.stringify(role)} is unknown: use "shell" or "application"`);
@@ -50,7 +41,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         return ctx.closeAfterReply(fd);
       },
       ListOutputs: async (_args: [], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         try {
           return compositor.listOutputs().map((o) => [o.name, o.x, o.y, o.width, o.height]);
         } catch (error) {
@@ -58,7 +49,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         }
       },
       ListWindows: async (_args: [], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         try {
           return compositor.listWindows().map((w) => [w.id, w.session, w.role, w.appId, w.title, w.x, w.y, w.width, w.height, w.focused]);
         } catch (error) {
@@ -66,7 +57,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         }
       },
       FocusSession: async ([sessionId]: [bigint], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         let shown: boolean;
         try {
           shown = compositor.showSession(sessionId);
@@ -77,7 +68,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         ctx.log.info("session focused", { session: String(sessionId) });
       },
       CloseSession: async ([sessionId]: [bigint], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         try {
           const asked = compositor.closeSession(sessionId);
           ctx.log.info("asked a session's windows to close", { session: String(sessionId), windows: asked });
@@ -87,7 +78,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         }
       },
       Screenshot: async ([output]: [string], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         let pixels;
         try {
           pixels = compositor.screenshot(output);
@@ -98,7 +89,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         return encodePng(pixels);
       },
       // The clipboard: ClipboardGet/Set, PrimarySelectionGet/Set (clipboard.ts).
-      ...clipboardMethods(compositor, requireOwnUid),
+      ...clipboardMethods(compositor),
     },
   }, { maxStringLength: CLIPBOARD_MAX_ARGUMENT }); // ClipboardSet's data: above the clipboard's limit, so the handler names it
 }

@@ -12,7 +12,7 @@
  */
 
 import * as v from "valibot";
-import { busError, contractPath, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { busError, requireSameUid, contractPath, type BusConnection, type ExportedService } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_PATH } from "./interface.ts";
 import type { NativeCompositor } from "./native.ts";
@@ -79,14 +79,6 @@ export function exportTestInputIfAllowed(
   return service;
 }
 
-async function requireOwnUid(ctx: CallContext): Promise<void> {
-  const { uid } = await ctx.credentials();
-  if (uid !== process.getuid!()) {
-    ctx.log.warn("refused a call from another user", { uid, member: ctx.member });
-    throw busError(COMPOSITOR_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
-  }
-}
-
 function invalid(message: string): never {
   throw busError(COMPOSITOR_INTERFACE, "InvalidArgs", message);
 }
@@ -115,23 +107,23 @@ export function exportTestInput(bus: BusConnection, compositor: NativeCompositor
   return bus.exportService(contractPath(TEST_INPUT_INTERFACE), COMPOSITOR_PATH, {
     methods: {
       PointerMove: async ([x, y]: [number, number], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         checkPoint(x, y);
         check(input.pointerMove(x, y), "PointerMove", outside(x, y));
       },
       PointerButton: async ([button, pressed]: [number, boolean], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         check(input.pointerButton(button, pressed), "PointerButton", {
           [EINVAL]: `button ${button} is not a pointer button: use a BTN_* code from linux/input-event-codes.h (BTN_LEFT = ${BTN_LEFT})`,
         });
       },
       Click: async ([x, y]: [number, number], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         checkPoint(x, y);
         check(input.click(x, y), "Click", outside(x, y));
       },
       Key: async ([keycode, pressed]: [number, boolean], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         check(input.key(keycode, pressed), "Key", {
           [EINVAL]: `keycode ${keycode} is not a key of the keymap: pass an evdev KEY_* code from linux/input-event-codes.h`,
           [EALREADY]: pressed ? `key ${keycode} is already held: release it first` : `key ${keycode} is not held: press it first`,
@@ -139,7 +131,7 @@ export function exportTestInput(bus: BusConnection, compositor: NativeCompositor
         });
       },
       TypeText: async ([text]: [string], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         const characters = [...text];
         if (characters.length > MAX_TYPED_CHARACTERS) invalid(`text has ${characters.length} characters: type at most ${MAX_TYPED_CHARACTERS} per call`);
         if (text.includes("\0")) invalid("text contains NUL, which no key types");
@@ -153,7 +145,7 @@ export function exportTestInput(bus: BusConnection, compositor: NativeCompositor
         check(result, "TypeText", { [EBUSY]: "a key is held on the test keyboard: release it (Key(keycode, false)) before TypeText" });
       },
       Swipe: async ([fingers, dx, dy]: [number, number, number], ctx) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
         if (fingers < 1 || fingers > 10) invalid(`fingers ${fingers} is not what a touchpad reports: pass 1 to 10`);
         if (!v.is(FiniteSchema, dx) || !v.is(FiniteSchema, dy) || Math.abs(dx) > MAX_SWIPE_DISTANCE || Math.abs(dy) > MAX_SWIPE_DISTANCE) {
           invalid(`the displacement (${dx}, ${dy}) must be finite and at most ${MAX_SWIPE_DISTANCE} px on each axis`);

@@ -8,7 +8,7 @@
  */
 
 import * as v from "valibot";
-import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
 import type { Desktop } from "./desktop.ts";
 
 export const SHELL_NAME = "org.weft.Shell1";
@@ -25,14 +25,6 @@ export function inspectionEnabled(env: Record<string, string | undefined>): bool
 /** What the interface needs from the page: evaluate a fixed expression and return its value. */
 export interface PageEvaluator {
   evaluate(expression: string): Promise<unknown>;
-}
-
-async function requireOwnUid(ctx: CallContext): Promise<void> {
-  const { uid } = await ctx.credentials();
-  if (uid !== process.getuid!()) {
-    ctx.log.warn("refused a call from another user", { uid, member: ctx.member });
-    throw busError(SHELL_INTERFACE, "AccessDenied", `${ctx.member} is for clients running as uid ${process.getuid!()}`);
-  }
 }
 
 function checkSelector(selector: string): void {
@@ -81,17 +73,17 @@ async function inspect(page: PageEvaluator, selector: string, what: "rect" | "te
 
 export function exportShell(bus: BusConnection, desktop: Desktop, page: PageEvaluator, inspect_: boolean): ExportedService {
   const requireInspection = async (ctx: CallContext) => {
-    await requireOwnUid(ctx);
+    await requireSameUid(ctx, SHELL_INTERFACE);
     if (!inspect_) throw busError(SHELL_INTERFACE, "NotEnabled", `${ctx.member} is for tests: start weft-shell with WEFT_SHELL_INSPECT=1`);
   };
   return bus.exportService(contractPath(SHELL_INTERFACE), SHELL_PATH, {
     methods: {
       OpenLauncher: async (_args: [], ctx: CallContext) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, SHELL_INTERFACE);
         await desktop.openLauncher();
       },
       CloseLauncher: async (_args: [], ctx: CallContext) => {
-        await requireOwnUid(ctx);
+        await requireSameUid(ctx, SHELL_INTERFACE);
         desktop.setLauncher(false);
       },
       ElementRect: async ([selector]: [string], ctx: CallContext) => {

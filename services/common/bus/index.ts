@@ -13,5 +13,6 @@ export type { Contract, ContractInterface, ContractMethod, ContractProperty, Con
 export type { CallContext, ExportOptions, ExportedService, MethodHandler, PropertyHandler, ServiceHandlers } from "./service.ts";
 export type { CallerCredentials } from "./credentials.ts";
 export { BusError, busError, isBusError, ErrorNames } from "./errors.ts";
+export { requireSameUid } from "./access.ts";
 export { closeFd, dupFd } from "./libc.ts";
 export { Variant } from "dbus-next";

@@ -1,0 +1,20 @@
+/**
+ * Caller checks shared by the services. The caller's identity comes from the bus (GetConnectionCredentials),
+ * never from an argument.
+ */
+
+import { busError } from "./errors.ts";
+import type { CallContext } from "./service.ts";
+
+/**
+ * Refuses a caller that does not run as this process's own uid with `<errorInterface>.Error.AccessDenied`
+ * (logged). On a user's bus that admits every client of the user; a private bus admits WEFT's own processes.
+ */
+export async function requireSameUid(ctx: CallContext, errorInterface: string): Promise<void> {
+  const { uid } = await ctx.credentials();
+  const own = process.getuid!();
+  if (uid !== own) {
+    ctx.log.warn("refused a call from another user", { uid, member: ctx.member });
+    throw busError(errorInterface, "AccessDenied", `${ctx.member} is for clients running as uid ${own}`);
+  }
+}
