@@ -11,8 +11,7 @@ import { join } from "node:path";
 import { closeFd, contractPath, isBusError } from "../common/bus/index.ts";
 import { busctl, expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
-import type { Pixels } from "./native.ts";
-import { pixelAt } from "./png.ts";
+import { differingPixels, pixelAt } from "./png.ts";
 import { BTN_LEFT, decideTestInput, KEY_LEFTSHIFT, TEST_INPUT_INTERFACE } from "./test-input.ts";
 import { CompositorWorld, type WindowRow } from "./testing.ts";
 
@@ -47,19 +46,6 @@ async function until<T>(read: () => T | Promise<T>, predicate: (value: T) => boo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
     await Bun.sleep(25);
   }
-}
-
-/** How many pixels of `box` differ between two screenshots. */
-function differingPixels(a: Pixels, b: Pixels, box: { x: number; y: number; width: number; height: number }): number {
-  let count = 0;
-  for (let y = box.y; y < box.y + box.height; y++) {
-    for (let x = box.x; x < box.x + box.width; x++) {
-      const [r1, g1, b1] = pixelAt(a, x, y);
-      const [r2, g2, b2] = pixelAt(b, x, y);
-      if (r1 !== r2 || g1 !== g2 || b1 !== b2) count++;
-    }
-  }
-  return count;
 }
 
 /** A weston-terminal in `session` whose shell copies every line typed into it to a file. */

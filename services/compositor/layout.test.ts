@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isBusError } from "../common/bus/index.ts";
 import { COMPOSITOR_INTERFACE } from "./interface.ts";
-import { pixelAt } from "./png.ts";
+import type { Pixels } from "./native.ts";
+import { differingPixels } from "./png.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "./testing.ts";
 
 let world: CompositorWorld;
@@ -35,17 +36,8 @@ async function app(session: bigint, role: "shell" | "application" = "application
   return { client, window: windows.find((x) => x.session === session && x.role === role)! };
 }
 
-/** The number of pixels in `box` that differ between two screenshots (sampled every 8 px). */
-function differing(a: Awaited<ReturnType<CompositorWorld["screenshot"]>>, b: typeof a, box = OUTPUT): number {
-  let count = 0;
-  for (let y = box.y; y < box.y + box.height; y += 8) {
-    for (let x = box.x; x < box.x + box.width; x += 8) {
-      const [p, q] = [pixelAt(a, x, y), pixelAt(b, x, y)];
-      if (p[0] !== q[0] || p[1] !== q[1] || p[2] !== q[2]) count++;
-    }
-  }
-  return count;
-}
+/** The number of pixels that differ between two screenshots of the whole output (sampled every 8 px). */
+const differing = (a: Pixels, b: Pixels) => differingPixels(a, b, OUTPUT, 8);
 
 describe("layout and focus", () => {
   test("an application window fills the application area, has focus, and is announced", async () => {

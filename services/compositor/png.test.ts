@@ -1,7 +1,7 @@
 /** PNG encode/decode: our screenshots round-trip exactly; hostile files are errors naming the problem. */
 import { expect, test } from "bun:test";
 import { deflateSync } from "node:zlib";
-import { decodePng, encodePng, meanDifference } from "./png.ts";
+import { decodePng, differingPixels, encodePng, meanDifference } from "./png.ts";
 
 function randomPixels(width: number, height: number) {
   const data = new Uint8Array(width * height * 4);
@@ -15,7 +15,15 @@ test("encodePng → decodePng gives the same pixels back", () => {
   const decoded = decodePng(encodePng(pixels));
   expect(decoded).toMatchObject({ width: 37, height: 19 });
   expect(Buffer.from(decoded.data).equals(Buffer.from(pixels.data))).toBe(true);
-  expect(meanDifference(pixels, 0, 0, decoded)).toBe(0);
+  expect(meanDifference(pixels, decoded, { x: 0, y: 0, width: 37, height: 19 })).toBe(0);
+  expect(differingPixels(pixels, decoded, { x: 0, y: 0, width: 37, height: 19 })).toBe(0);
+  // ...and both see a change: one channel of one pixel.
+  const changed = { ...decoded, data: Uint8Array.from(decoded.data) };
+  const at = (5 * 37 + 7) * 4 + 1;
+  changed.data[at] = changed.data[at]! < 128 ? changed.data[at]! + 100 : changed.data[at]! - 100;
+  expect(differingPixels(pixels, changed, { x: 0, y: 0, width: 37, height: 19 })).toBe(1);
+  expect(differingPixels(pixels, changed, { x: 8, y: 0, width: 29, height: 19 })).toBe(0);
+  expect(meanDifference(pixels, changed, { x: 7, y: 5, width: 1, height: 1 })).toBeCloseTo(100 / 3, 5);
 });
 
 test("every PNG row filter (0-4) and RGBA decode", () => {

@@ -120,15 +120,41 @@ export function decodePng(png: Uint8Array): Pixels {
   return { width, height, stride, data: out };
 }
 
-/** Mean absolute difference per channel (0..255) between `a`'s box at (ax, ay) and all of `b`. */
-export function meanDifference(a: Pixels, ax: number, ay: number, b: Pixels): number {
-  let total = 0;
-  for (let y = 0; y < b.height; y++) {
-    for (let x = 0; x < b.width; x++) {
-      const [r1, g1, b1] = pixelAt(a, ax + x, ay + y);
-      const [r2, g2, b2] = pixelAt(b, x, y);
-      total += Math.abs(r1 - r2) + Math.abs(g1 - g2) + Math.abs(b1 - b2);
+/** A rectangle in pixel coordinates. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Visits every `step`-th pixel of `box` (clipped to both images) with its RGB in `a` and in `b`. */
+function forEachPixelPair(a: Pixels, b: Pixels, box: Box, step: number, visit: (p: [number, number, number], q: [number, number, number]) => void): void {
+  const width = Math.min(a.width, b.width);
+  const height = Math.min(a.height, b.height);
+  for (let y = Math.max(0, Math.floor(box.y)); y < Math.min(height, box.y + box.height); y += step) {
+    for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(width, box.x + box.width); x += step) {
+      visit(pixelAt(a, x, y), pixelAt(b, x, y));
     }
   }
-  return total / (3 * Math.max(1, b.width * b.height));
+}
+
+/** How many pixels of `box` (every `step`-th in each direction) differ between two screenshots. */
+export function differingPixels(a: Pixels, b: Pixels, box: Box, step = 1): number {
+  let count = 0;
+  forEachPixelPair(a, b, box, step, (p, q) => {
+    if (p[0] !== q[0] || p[1] !== q[1] || p[2] !== q[2]) count++;
+  });
+  return count;
+}
+
+/** Mean absolute difference per channel (0..255) between the same box of two screenshots. */
+export function meanDifference(a: Pixels, b: Pixels, box: Box): number {
+  let total = 0;
+  let count = 0;
+  forEachPixelPair(a, b, box, 1, (p, q) => {
+    total += Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]);
+    count += 3;
+  });
+  return total / Math.max(1, count);
 }

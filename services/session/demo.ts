@@ -21,7 +21,7 @@ import type { BusConnection } from "../common/bus/index.ts";
 import { createLogger } from "../common/log.ts";
 import { appDataDir } from "../common/paths.ts";
 import { parseWindowRows } from "../compositor/interface.ts";
-import { decodePng, pixelAt } from "../compositor/png.ts";
+import { decodePng, meanDifference } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
 import type { SessionArgs } from "./main.ts";
 import { Mesh, sessionServices } from "./mesh.ts";
@@ -96,20 +96,25 @@ class Demo {
     try {
       const detail = (await body()) ?? undefined;
       const ms = performance.now() - started;
-      await this.settled();
-      const screenshot = await this.screenshot(name);
+      const screenshot = this.save(name, await this.settled());
       this.steps.push({ name, ms, screenshot, detail });
       console.log(`  ok  ${name.padEnd(60)} ${ms.toFixed(0).padStart(6)} ms`);
     } catch (error) {
-      const screenshot = await this.screenshot(`FAILED ${name}`).catch(() => undefined);
+      const screenshot = await this.png().then((png) => this.save(`FAILED ${name}`, png), () => undefined);
       this.steps.push({ name, ms: performance.now() - started, screenshot, detail: `FAILED: ${(error as Error).message}` });
       console.log(`  FAIL ${name}: ${(error as Error).message}`);
       throw error;
     }
   }
 
-  async screenshot(name: string): Promise<string> {
+  /** The first output as the compositor composes it now (PNG). */
+  async png(): Promise<Uint8Array> {
     const [png] = (await this.compositor("Screenshot", "s", [""])) as [Uint8Array];
+    return png;
+  }
+
+  /** Writes `png` as the next numbered screenshot named after `name`; returns the file name. */
+  save(name: string, png: Uint8Array): string {
     const file = `${String(++this.#shotCount).padStart(2, "0")}-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48)}.png`;
     writeFileSync(join(this.outDir, file), png);
     return file;
@@ -117,22 +122,23 @@ class Demo {
 
   /**
    * Waits until two screenshots 100 ms apart are the same (at most 3 s): a page's DOM can be ahead of the frame
-   * the compositor last got, and the step's screenshot should show what the step checked.
+   * the compositor last got, and the step's screenshot should show what the step checked. Returns that PNG.
    */
-  async settled(): Promise<void> {
+  async settled(): Promise<Uint8Array> {
     const deadline = Date.now() + 3_000;
-    let previous = await this.pixels();
+    // The encoding is deterministic: the same pixels give the same PNG bytes.
+    let previous = await this.png();
     while (Date.now() < deadline) {
       await Bun.sleep(100);
-      const next = await this.pixels();
-      if (Buffer.from(next.data).equals(Buffer.from(previous.data))) return;
+      const next = await this.png();
+      if (Buffer.from(next).equals(Buffer.from(previous))) return next;
       previous = next;
     }
+    return previous;
   }
 
   async pixels(): Promise<Pixels> {
-    const [png] = (await this.compositor("Screenshot", "s", [""])) as [Uint8Array];
-    return decodePng(png);
+    return decodePng(await this.png());
   }
 
   /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
@@ -204,20 +210,6 @@ class Demo {
     const [rows] = (await this.appd("ListSessions")) as [unknown[][]];
     return rows.find((r) => r[0] === session)?.[2] as string | undefined;
   }
-}
-
-/** Mean absolute difference per channel between the same box of two screenshots. */
-function boxDifference(a: Pixels, b: Pixels, box: Rect): number {
-  let total = 0;
-  let count = 0;
-  for (let y = Math.max(0, Math.floor(box.y)); y < Math.min(a.height, box.y + box.height); y++) {
-    for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(a.width, box.x + box.width); x++) {
-      const [p, q] = [pixelAt(a, x, y), pixelAt(b, x, y)];
-      total += Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]);
-      count += 3;
-    }
-  }
-  return total / Math.max(1, count);
 }
 
 /** Trusts the demo key in `home` and installs the signed demo apps there with weft-pack. */
@@ -304,9 +296,9 @@ export async function runDemo(args: SessionArgs): Promise<number> {
       // The screen shows it too: the count's box on screen changed from the 0 it showed before.
       const after = await d.until("the count redrawn on screen", async () => {
         const shot = await d.pixels();
-        return boxDifference(before, shot, screenBox) > 2 ? shot : undefined;
+        return meanDifference(before, shot, screenBox) > 2 ? shot : undefined;
       });
-      return `page: ${await d.appText(counter, SELECT.count)}; count box on screen changed by ${boxDifference(before, after, screenBox).toFixed(1)}`;
+      return `page: ${await d.appText(counter, SELECT.count)}; count box on screen changed by ${meanDifference(before, after, screenBox).toFixed(1)}`;
     });
 
     let notes = 0n;
@@ -314,8 +306,7 @@ export async function runDemo(args: SessionArgs): Promise<number> {
     await d.step("start Notes from the launcher", async () => {
       notes = await d.launchFromLauncher(NOTES);
       await d.until("the notes page connected", async () => ((await d.appText(notes, SELECT.status)) === "" ? true : undefined));
-      await d.settled();
-      emptyEditor = await d.pixels();
+      emptyEditor = decodePng(await d.settled());
       return `session ${notes}`;
     });
 
@@ -346,9 +337,9 @@ export async function runDemo(args: SessionArgs): Promise<number> {
       const box = { x: window.x + editor.x, y: window.y + editor.y, width: editor.width, height: Math.min(editor.height, 80) };
       const shown = await d.until("the note drawn on screen", async () => {
         const shot = await d.pixels();
-        return boxDifference(emptyEditor!, shot, box) > 1 ? shot : undefined;
+        return meanDifference(emptyEditor!, shot, box) > 1 ? shot : undefined;
       });
-      return `session ${again} shows ${JSON.stringify(NOTE_TEXT)} (page and screen: editor box changed by ${boxDifference(emptyEditor!, shown, box).toFixed(1)})`;
+      return `session ${again} shows ${JSON.stringify(NOTE_TEXT)} (page and screen: editor box changed by ${meanDifference(emptyEditor!, shown, box).toFixed(1)})`;
     });
     ok = true;
   } catch (error) {
