@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CompositorWorld, SpawnedClient } from "./testing.ts";
 
-export const PROBE = join(import.meta.dir, "../../native/compositor/target/weft-shell-probe");
+export const PROBE = join(import.meta.dir, "../../native/compositor/target/tools/weft-shell-probe");
 
 export type ProbeEvent = { event: string; window?: string; [key: string]: unknown };
 

@@ -13,7 +13,7 @@ import { closeFd } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import type { Logger } from "../common/log.ts";
 
-export const PANEL_BINARY = process.env.WEFT_PANEL ?? join(import.meta.dir, "../../native/compositor/target/weft-panel");
+export const PANEL_BINARY = process.env.WEFT_PANEL ?? join(import.meta.dir, "../../native/compositor/target/tools/weft-panel");
 export const TASKBAR_HEIGHT = 48;
 
 const PanelEventSchema = v.variant("event", [
