@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CompositorWorld } from "../compositor/testing.ts";
-import { ChromiumProcess } from "../common/chromium/chromium.ts";
-import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
+import { openTestView } from "../common/chromium/testing.ts";
 import { createLogger } from "../common/log.ts";
 import { DEMO_DIST } from "../runtime/testing.ts";
 import { injectUiKit } from "./index.ts";
@@ -27,46 +26,24 @@ afterAll(async () => {
 
 /** A demo app's page in its own Chromium, with or without the kit. */
 async function openApp(appId: string, session: bigint, withKit: boolean) {
-  const fd = await world.openClient("application", session);
-  const chromium = ChromiumProcess.start({ waylandFd: fd, name: `demo-${session}`, windowClass: appId, log });
-  const page = await chromium.attachToPage();
-  const origin = viewOrigin(appId);
   const root = join(DEMO_DIST, appId);
-  await serveOrigin({
-    cdp: chromium.cdp,
-    sessionId: page,
-    origin,
+  const view = await openTestView({
+    waylandFd: await world.openClient("application", session),
+    label: appId,
+    name: `demo-${session}`,
     file: (path) => {
       const file = join(root, "ui", path);
       return !path.includes("..") && existsSync(file) ? readFileSync(file) : undefined;
     },
-    entryUrl: `${origin}/index.html`,
     log,
+    beforeNavigate: async (cdp, page) => {
+      if (withKit) await injectUiKit(cdp, page);
+      // The bridge, as an app-shell defines it before the page's scripts: here it records what is sent.
+      await cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: "window.sent = []; window.weftIpc = { send(m) { sent.push(m); }, onmessage: null };" }, page);
+    },
   });
-  if (withKit) await injectUiKit(chromium.cdp, page);
-  // The bridge, as an app-shell defines it before the page's scripts: here it records what is sent.
-  await chromium.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: "window.sent = []; window.weftIpc = { send(m) { sent.push(m); }, onmessage: null };" }, page);
-  await chromium.cdp.send("Runtime.enable", {}, page);
-  await chromium.cdp.send("Page.navigate", { url: `${origin}/index.html` }, page);
-
-  const evaluate = async (expression: string): Promise<any> => {
-    const { result, exceptionDetails } = await chromium.cdp.send<{ result: { value?: unknown }; exceptionDetails?: { text: string } }>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, page);
-    if (exceptionDetails) throw new Error(exceptionDetails.text);
-    return result.value;
-  };
-  const until = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 30_000;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await Bun.sleep(50);
-    }
-  };
-  const click = async (id: string) => {
-    const [x, y] = await evaluate(`(() => { const r = document.getElementById(${JSON.stringify(id)}).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`);
-    for (const type of ["mousePressed", "mouseReleased"]) await chromium.cdp.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 }, page);
-  };
-  const taken = async (): Promise<string[]> => evaluate("sent.splice(0)");
-  return { chromium, page, evaluate, until, click, taken };
+  const taken = async (): Promise<string[]> => view.evaluate("sent.splice(0)");
+  return { ...view, taken };
 }
 
 for (const withKit of [true, false]) {

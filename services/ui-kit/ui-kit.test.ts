@@ -6,17 +6,20 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { CompositorWorld } from "../compositor/testing.ts";
-import { ChromiumProcess } from "../common/chromium/chromium.ts";
-import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
+import type { ChromiumProcess } from "../common/chromium/chromium.ts";
+import { openTestView, textFiles, type TestView } from "../common/chromium/testing.ts";
 import { createLogger } from "../common/log.ts";
 import { injectUiKit, uiKitSource } from "./index.ts";
 
 const log = createLogger("ui-kit-test", { level: "warn" });
-const origin = viewOrigin("org.weft.test.kit");
 let world: CompositorWorld;
+let view: TestView;
 let chromium: ChromiumProcess;
 let page: string;
 let kitScript: string;
+let evaluate: TestView["evaluate"];
+let until: TestView["until"];
+let click: TestView["click"];
 
 const FILES: Record<string, string> = {
   "index.html": `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css"><script src="page.js" defer></script></head><body>
@@ -48,21 +51,18 @@ const FILES: Record<string, string> = {
 
 beforeAll(async () => {
   world = await CompositorWorld.start();
-  const fd = await world.openClient("application", 3n);
-  chromium = ChromiumProcess.start({ waylandFd: fd, name: "kit-test", windowClass: "org.weft.test.kit", log });
-  page = await chromium.attachToPage();
-  await serveOrigin({
-    cdp: chromium.cdp,
-    sessionId: page,
-    origin,
-    file: (path) => (FILES[path] === undefined ? undefined : new TextEncoder().encode(FILES[path])),
-    entryUrl: `${origin}/index.html`,
+  view = await openTestView({
+    waylandFd: await world.openClient("application", 3n),
+    label: "org.weft.test.kit",
+    name: "kit-test",
+    file: textFiles(FILES),
     log,
+    beforeNavigate: async (cdp, page) => {
+      kitScript = (await injectUiKit(cdp, page))!;
+    },
   });
-  kitScript = (await injectUiKit(chromium.cdp, page))!;
   expect(kitScript).toBeString();
-  await chromium.cdp.send("Runtime.enable", {}, page);
-  await chromium.cdp.send("Page.navigate", { url: `${origin}/index.html` }, page);
+  ({ chromium, page, evaluate, until, click } = view);
   await until("the page script", async () => (await evaluate("document.getElementById('ready')?.textContent")) === "yes");
 }, 60_000);
 
@@ -70,32 +70,6 @@ afterAll(async () => {
   await chromium?.stop();
   await world?.close();
 });
-
-async function evaluate(expression: string): Promise<any> {
-  const { result, exceptionDetails } = await chromium.cdp.send<{ result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>(
-    "Runtime.evaluate",
-    { expression, awaitPromise: true, returnByValue: true },
-    page,
-  );
-  if (exceptionDetails) throw new Error(`page threw: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-  return result.value;
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
-
-/** A real click (mouse pressed and released) at the centre of the element with `id`. */
-async function click(id: string): Promise<void> {
-  const [x, y] = await evaluate(`(() => { const r = document.getElementById(${JSON.stringify(id)}).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`);
-  for (const type of ["mousePressed", "mouseReleased"]) {
-    await chromium.cdp.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 }, page);
-  }
-}
 
 /** A real key press and release (the focused element receives it). */
 async function key(keyName: string, code: string, keyCode: number, text?: string): Promise<void> {

@@ -7,13 +7,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createLogger } from "../log.ts";
 import { CompositorWorld } from "../../compositor/testing.ts";
 import { pixelAt } from "../../compositor/png.ts";
-import { ChromiumProcess } from "./chromium.ts";
-import { serveOrigin, viewOrigin } from "./origin.ts";
+import type { ChromiumProcess } from "./chromium.ts";
+import { viewOrigin } from "./origin.ts";
+import { openTestView, textFiles, type TestView } from "./testing.ts";
 
 const log = createLogger("chromium-test", { level: "warn" });
 let world: CompositorWorld;
 let chromium: ChromiumProcess;
-let page: string;
+let evaluate: TestView["evaluate"];
+let until: TestView["until"];
 let hits = 0;
 let server: ReturnType<typeof Bun.serve>;
 const origin = viewOrigin("org.weft.test.view");
@@ -27,19 +29,8 @@ const FILES: Record<string, string> = {
 beforeAll(async () => {
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => (hits++, new Response("local")) });
   world = await CompositorWorld.start();
-  const fd = await world.openClient("application", 7n);
-  chromium = ChromiumProcess.start({ waylandFd: fd, name: "test", windowClass: "org.weft.test.view", log });
-  page = await chromium.attachToPage();
-  await serveOrigin({
-    cdp: chromium.cdp,
-    sessionId: page,
-    origin,
-    file: (path) => (FILES[path] === undefined ? undefined : new TextEncoder().encode(FILES[path])),
-    entryUrl: `${origin}/index.html`,
-    log,
-  });
-  await chromium.cdp.send("Runtime.enable", {}, page);
-  await chromium.cdp.send("Page.navigate", { url: `${origin}/index.html` }, page);
+  const view = await openTestView({ waylandFd: await world.openClient("application", 7n), label: "org.weft.test.view", name: "test", file: textFiles(FILES), log });
+  ({ chromium, evaluate, until } = view);
 }, 60_000);
 
 afterAll(async () => {
@@ -47,19 +38,6 @@ afterAll(async () => {
   await world?.close();
   server?.stop(true);
 });
-
-async function evaluate(expression: string): Promise<unknown> {
-  const { result } = await chromium.cdp.send<{ result: { value?: unknown } }>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, page);
-  return result.value;
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 test("the page is served from its origin and its window fills the session's slot with its pixels", async () => {
   await until("the page script", async () => (await evaluate("document.getElementById('t')?.textContent")) === "served");
