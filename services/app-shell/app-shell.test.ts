@@ -26,7 +26,8 @@ const COUNTER = "org.weft.demo.counter";
 const SANDBOX = "org.weft.test.sandbox";
 const LONG = { timeoutMs: 90_000 };
 /** The sandbox page fetches this fixed port (fixtures/apps/org.weft.test.sandbox/ui/probe.js). */
-const LOCAL_PORT = 47613;
+// Below Linux's ephemeral range (32768-60999), so no outgoing connection of another test can hold it.
+const LOCAL_PORT = 24613;
 
 let world: AppdWorld;
 let compositor: CompositorProcess;
