@@ -9,7 +9,7 @@
  * cannot lie to the query.
  */
 
-import type { CdpConnection } from "../common/chromium/cdp.ts";
+import { CdpError, type CdpConnection } from "../common/chromium/cdp.ts";
 
 export const INSPECT_ENV = "WEFT_APP_SHELL_INSPECT";
 /** Longest selector accepted; a selector's cost grows with its length. */
@@ -18,6 +18,8 @@ export const MAX_SELECTOR_LENGTH = 1024;
 export const MAX_TEXT_LENGTH = 64 * 1024;
 /** A page whose main thread is busy does not answer; the caller gets Failed after this. */
 const QUERY_TIMEOUT_MS = 5_000;
+/** Tries of a query that a navigation interrupted (the page reloading on its origin). */
+const NAVIGATION_RETRIES = 5;
 
 export function inspectEnabled(env: Record<string, string | undefined>): boolean {
   return env[INSPECT_ENV] === "1";
@@ -68,19 +70,13 @@ export class PageInspector {
 
   async #query(selector: string, body: string): Promise<unknown> {
     checkSelector(selector);
-    const frameId = await this.mainFrameId();
-    const { executionContextId } = await this.cdp.send<{ executionContextId: number }>("Page.createIsolatedWorld", { frameId, worldName: "weft-inspect" }, this.target);
     const expression = `(() => {
       let el;
       try { el = document.querySelector(${JSON.stringify(selector)}); } catch (error) { return { problem: "syntax", message: String(error.message).slice(0, 200) }; }
       if (el === null) return { problem: "missing" };
       return { value: (() => { ${body} })() };
     })()`;
-    const evaluation = this.cdp.send<{ result: { value?: { problem?: string; message?: string; value?: unknown } }; exceptionDetails?: unknown }>(
-      "Runtime.evaluate",
-      { expression, contextId: executionContextId, returnByValue: true, timeout: QUERY_TIMEOUT_MS },
-      this.target,
-    );
+    const evaluation = this.#evaluateInIsolatedWorld(expression);
     const timeout = Bun.sleep(QUERY_TIMEOUT_MS).then(() => undefined);
     const answer = await Promise.race([evaluation, timeout]);
     if (answer === undefined) throw new InspectError("Failed", `the page did not answer within ${QUERY_TIMEOUT_MS / 1000} s`);
@@ -89,5 +85,28 @@ export class PageInspector {
     if (result.problem === "syntax") throw new InspectError("InvalidArgs", `not a valid CSS selector: ${result.message ?? ""}`);
     if (result.problem === "missing") throw new InspectError("NotFound", `no element matches ${JSON.stringify(selector.slice(0, 100))}`);
     return result.value;
+  }
+
+  /**
+   * Evaluates in a fresh isolated world of the main frame. A navigation between creating the world and
+   * evaluating in it destroys the world ("Cannot find context"): then the query runs again in the new document's
+   * frame, a few times at most, instead of failing a caller who merely asked while the page was reloading.
+   */
+  async #evaluateInIsolatedWorld(expression: string) {
+    for (let attempt = 1; ; attempt++) {
+      const frameId = await this.mainFrameId();
+      try {
+        const { executionContextId } = await this.cdp.send<{ executionContextId: number }>("Page.createIsolatedWorld", { frameId, worldName: "weft-inspect" }, this.target);
+        return await this.cdp.send<{ result: { value?: { problem?: string; message?: string; value?: unknown } }; exceptionDetails?: unknown }>(
+          "Runtime.evaluate",
+          { expression, contextId: executionContextId, returnByValue: true, timeout: QUERY_TIMEOUT_MS },
+          this.target,
+        );
+      } catch (error) {
+        const navigatedAway = error instanceof CdpError && /Cannot find context|context was destroyed|No frame with given id/i.test(error.message);
+        if (!navigatedAway || attempt >= NAVIGATION_RETRIES) throw error;
+        await Bun.sleep(50);
+      }
+    }
   }
 }
