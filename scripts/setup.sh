@@ -9,33 +9,15 @@ root=$(pwd)
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # --- Debian packages ----------------------------------------------------------------------------------
-# dbus-daemon: private buses for tests and `weft session`; busctl (systemd) and dbus-send (dbus-bin): tests;
-# erofs-utils + cryptsetup-bin: `weft-pack build-image`; openssl: independent Ed25519 cross-check;
-# libc6-dev: the C headers the Wasmtime layout test compiles against (with TinyCC, inside Bun);
-# the compositor: wlroots 0.15 (Debian 12's only one), libwayland-dev (with wayland-scanner), wayland-protocols,
-# pixman, meson, ninja, pkg-config, gcc; input: libxkbcommon-dev (keymaps) and xkb-data. Its tests run real clients:
-# wayland-info (wayland-utils), weston-simple-shm and weston-terminal (weston), wl-copy/wl-paste (wl-clipboard),
-# swaybg (layer-shell), and an X server for the nested backend (xvfb).
-apt_packages=(dbus-daemon dbus-bin systemd erofs-utils cryptsetup-bin openssl tar libc6-dev ca-certificates nodejs npm
-  libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev meson ninja-build pkg-config gcc
-  libxkbcommon-dev xkb-data wayland-utils weston wl-clipboard swaybg xvfb)
-# The WebView: Debian's Chromium with a font, and setpriv (util-linux) so Chromium dies with its app-shell.
-apt_packages+=(chromium fonts-dejavu-core util-linux)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
+# scripts/debian-packages.txt says which package each role needs and why; vm/build reads the same list.
+source scripts/lib/debian-packages.sh
+mapfile -t apt_packages < <(debian_packages run build test)
 # node/npm may come from elsewhere (nvm, nodesource); only ask apt for them when there is none at all.
 if command -v node >/dev/null && command -v npm >/dev/null; then
-  filtered=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
-  missing=("${filtered[@]}")
+  filtered=(); for p in "${apt_packages[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  apt_packages=("${filtered[@]}")
 fi
-if ((${#missing[@]})); then
-  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
-  say "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_debian_packages "${apt_packages[@]}"
 
 # --- Bun ----------------------------------------------------------------------------------------------
 bun_version=$(node -p 'require("./package.json").devDependencies.bun')
