@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { runtimeDir } from "../common/paths.ts";
 import { APPD_INTERFACE, exportAppd, SessionObjects } from "./interface.ts";
 import { takeLastSession, writeLastSession } from "./last-session.ts";
+import { launchLimits } from "./limits.ts";
 import { sdNotify } from "./sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -61,8 +62,9 @@ export async function main(): Promise<number> {
   try {
     bus = await connectBus({ logger: log });
     cleanup.defer(() => bus.close());
+    const limits = launchLimits(process.env);
     const objects = new SessionObjects(bus);
-    supervisor = new Supervisor({ bus, env: process.env, log, observer: objects });
+    supervisor = new Supervisor({ bus, env: process.env, log, observer: objects, limits });
     await supervisor.start();
     const manager = exportAppd(bus, supervisor, objects);
     cleanup.defer(() => {

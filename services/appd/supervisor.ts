@@ -10,9 +10,9 @@
  *   3. a session id whose runtime bus name nobody owns; the session object is exported (`starting`);
  *   4. weft-runtime is spawned with appd as supervisor, then moved into its transient scope when systemd is
  *      on the bus (a scope adopts existing pids);
- *   5. the runtime reports `running` within 30 s, and the owner of its bus name is that very process;
+ *   5. the runtime reports `running` within the ready limit (limits.ts), and the owner of its bus name is that very process;
  *   6. headless: the caller is bound as the UI end. Otherwise, when the compositor is on the bus, weft-app-shell
- *      is spawned (into the scope too), owns org.weft.AppShell1.S<id> within 30 s, its owner is that very
+ *      is spawned (into the scope too), owns org.weft.AppShell1.S<id> within the window limit, its owner is that very
  *      process, and it is bound as the UI end (BindUi, then its Bound). Without a compositor the session runs
  *      without a window (logged once), like it runs without a scope when systemd is absent;
  *   7. the session is `running`.
@@ -31,15 +31,12 @@ import { findPackage, listInstalled } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
 import { RuntimeHandle } from "../runtime/driver.ts";
 import { RUNTIME_INTERFACE, runtimeBusName } from "../runtime/interface.ts";
+import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";
 import { Session, type SessionObserver } from "./session.ts";
 import { SystemdScopes, UnitError } from "./units.ts";
 
-/** Time from spawn until the guest reports ready (SPEC 2.2.5). */
-export const READY_TIMEOUT_MS = 30_000;
-/** Time from spawning weft-app-shell until its page is shown and it owns its name (Chromium's cold start ≈ 1–2 s). */
-export const UI_READY_TIMEOUT_MS = 30_000;
 const COMPOSITOR_NAME = "org.weft.Compositor1";
 /** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
 export const MAX_LIVE_SESSIONS = 64;
@@ -88,6 +85,8 @@ export interface SupervisorOptions {
   bus: BusConnection;
   env: Env;
   log: Logger;
+  /** How long a launch's phases may take (DEFAULT_LAUNCH_LIMITS when not given). */
+  limits?: LaunchLimits;
   /** Told of every session's creation, changes and removal (appd's D-Bus surface). */
   observer: SessionObserver & { added(session: Session): void; removed(session: Session): void };
 }
@@ -100,6 +99,7 @@ export class Supervisor {
   readonly #log: Logger;
   readonly #observer: SupervisorOptions["observer"];
   readonly #scopes: SystemdScopes;
+  readonly #limits: LaunchLimits;
   readonly #forgetTimers = new Set<ReturnType<typeof setTimeout>>();
   #nextId = 1n;
   #withoutSystemdLogged = false;
@@ -112,6 +112,7 @@ export class Supervisor {
     this.#log = options.log;
     this.#observer = options.observer;
     this.#scopes = new SystemdScopes(options.bus);
+    this.#limits = options.limits ?? DEFAULT_LAUNCH_LIMITS;
     const runtimeEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(options.env)) {
       if (value !== undefined && !NOT_FOR_RUNTIMES.includes(key)) runtimeEnv[key] = value;
@@ -188,10 +189,10 @@ export class Supervisor {
     }
 
     try {
-      await runtime.waitForState("running", READY_TIMEOUT_MS);
+      await runtime.waitForState("running", this.#limits.readyMs);
     } catch (error) {
       if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
-      if (runtime.process.exitCode === null) throw new AppdError("StartFailed", `the app did not report ready within ${READY_TIMEOUT_MS / 1000} s`);
+      if (runtime.process.exitCode === null) throw new AppdError("StartFailed", `the app did not report ready within ${this.#limits.readyMs / 1000} s`);
       throw error;
     }
     session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
@@ -227,7 +228,7 @@ export class Supervisor {
     }
     let owner: string;
     try {
-      owner = await ui.waitForReady(UI_READY_TIMEOUT_MS);
+      owner = await ui.waitForReady(this.#limits.windowMs);
     } catch (error) {
       if (session.ended) throw new AppdError("StartFailed", "it ended while starting");
       throw new AppdError("StartFailed", (error as Error).message);

@@ -10,12 +10,14 @@ describe("transient scopes", () => {
     expect(() => sessionUnitName("org.weft/../x", 1n)).toThrow("not a valid systemd unit name");
   });
 
-  test("properties: app.slice, CPUQuota=200%, MemoryMax=512M, the runtime's pid", () => {
+  test("properties: app.slice, CPUQuota=200%, MemoryMax=512M, the runtime's pid, delegated so the app-shell can join", () => {
     const properties = Object.fromEntries(scopeProperties("org.weft.demo.counter", 7n, 4242).map(([k, v]) => [k, [v.signature, v.value]]));
     expect(properties.Slice).toEqual(["s", "app.slice"]);
     expect(properties.CPUQuotaPerSecUSec).toEqual(["t", 2_000_000n]);
     expect(properties.MemoryMax).toEqual(["t", 512n * 1024n * 1024n]);
     expect(properties.PIDs).toEqual(["au", [4242]]);
+    // systemd 252 refuses AttachProcessesToUnit into a scope that is not delegated (found in the VM).
+    expect(properties.Delegate).toEqual(["b", true]);
     expect(CPU_QUOTA_PER_SEC_USEC).toBe(2_000_000n);
     expect(MEMORY_MAX_BYTES).toBe(536_870_912n);
   });

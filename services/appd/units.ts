@@ -49,6 +49,10 @@ export function scopeProperties(appId: string, sessionId: bigint, pid: number): 
     ["MemoryMax", new Variant("t", MEMORY_MAX_BYTES)],
     // A failed scope is garbage-collected like an inactive one instead of lingering until reset-failed.
     ["CollectMode", new Variant("s", "inactive-or-failed")],
+    // The app-shell joins the scope later (AttachProcessesToUnit), and systemd moves processes only into
+    // delegated units ("Process migration not available on non-delegated units"). The limits above still hold
+    // for the whole scope; the user's processes could already write the cgroup files of their own subtree.
+    ["Delegate", new Variant("b", true)],
   ];
 }
 

@@ -32,6 +32,9 @@ import type { PanelEvent } from "./panel.ts";
 export const APPD_NAME = "org.weft.AppD1";
 export const COMPOSITOR_NAME = "org.weft.Compositor1";
 
+/** Longer than any launch appd allows (its limits go up to an hour per phase). */
+const LAUNCH_CALL_TIMEOUT_MS = 2 * 3_600_000 + 60_000;
+
 const MAX_U64 = (1n << 64n) - 1n;
 const SessionIdSchema = v.pipe(
   v.string(),
@@ -199,8 +202,9 @@ export class Desktop {
       case "launch": {
         this.setLauncher(false);
         this.#log.info("launching", { app: message.appId });
-        // Launch waits until the guest is ready (up to 30 s on appd's side).
-        const [id] = (await this.#appd.callWith({ timeoutMs: 60_000 }, "Launch", message.appId, {})) as [bigint, string];
+        // appd bounds a launch itself (its ready and window limits, raised on slow machines: docs/appd.md); this
+        // timeout only guards against an appd that never answers.
+        const [id] = (await this.#appd.callWith({ timeoutMs: LAUNCH_CALL_TIMEOUT_MS }, "Launch", message.appId, {})) as [bigint, string];
         this.#log.info("launched", { app: message.appId, session: String(id) });
         await this.refresh();
         return;
