@@ -4,7 +4,7 @@
  * not run here (PLATFORM-NOTES: never start systemd --user from the root cgroup); the VM runs the units.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -47,6 +47,17 @@ test("the installed units pass systemd-analyze verify, with this checkout's path
   const refused = await verify(broken);
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toContain("/nonexistent/bun");
+});
+
+test("--enable links weft-session.target into default.target.wants, as systemctl --user enable would", async () => {
+  const dest = temp("weft-units-enabled-");
+  const installed = await run([SCRIPT, "--dest", dest, "--enable"]);
+  expect(installed.code).toBe(0);
+  expect(readlinkSync(join(dest, "default.target.wants/weft-session.target"))).toBe("../weft-session.target");
+  expect(readFileSync(join(dest, "weft-session.target"), "utf8")).toMatch(/^\[Install\]\nWantedBy=default\.target$/m);
+  // Installing again (every boot of the VM does) changes nothing and does not fail.
+  expect((await run([SCRIPT, "--dest", dest, "--enable"])).code).toBe(0);
+  expect(readdirSync(join(dest, "default.target.wants"))).toEqual(["weft-session.target"]);
 });
 
 test("bad arguments are usage errors", async () => {
