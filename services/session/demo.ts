@@ -1,29 +1,32 @@
 /**
- * `weft session --demo`: the desktop session, scripted, on a fresh store. Everything goes through the real
- * mesh the way a user's clicks would: the compositor's input (TestInput, headless) clicks what the shell and the
- * app pages show, at the places the compositor's layout put their windows.
+ * The scripted demo of the desktop. Everything goes through the real mesh the way a user's clicks would: the
+ * compositor's input (TestInput, headless) clicks what the shell and the app pages show, at the places the
+ * compositor's layout put their windows.
  *
+ * `weft session --demo` (the README's main job) runs it on a mesh of its own:
  *   1. install the signed demo apps into a fresh store (private HOME, trust store with the demo key)
  *   2. bring up the mesh (compositor, file portal, appd, shell) on a private bus
+ * `weft demo` runs it on the desktop that is already running on the user's bus (the VM's smoke test does).
+ * Then, in both:
  *   3. open the launcher (its taskbar button) and start Counter by clicking its tile
  *   4. click + three times: the page shows 3, and the screenshot's pixels at the count changed with it
  *   5. start Notes, type a note, save it
  *   6. terminate Notes and launch it again: the note is there
  *
  * Each step writes a screenshot (`NN-<step>.png`) and its timing into `summary.json` under --out; the first step
- * that does not do what it should fails the demo (exit 1), after stopping the mesh.
+ * that does not do what it should fails the demo (exit 1), after stopping the mesh it started.
  */
 
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { BusConnection } from "../common/bus/index.ts";
+import { connectBus, isBusError, type BusConnection } from "../common/bus/index.ts";
 import { createLogger } from "../common/log.ts";
-import { appDataDir } from "../common/paths.ts";
+import { appDataDir, type Env } from "../common/paths.ts";
 import { parseWindowRows } from "../compositor/interface.ts";
 import { decodePng, meanDifference } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
-import type { SessionArgs } from "./main.ts";
+import type { DemoArgs, SessionArgs } from "./main.ts";
 import { Mesh, sessionServices } from "./mesh.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -53,18 +56,22 @@ interface StepRecord {
 
 type Rect = { x: number; y: number; width: number; height: number };
 
+interface DemoOptions {
+  /** Whose app data the demo reads Notes' file from (the mesh's HOME, or the user's). */
+  dataEnv: Env;
+  /** Every deadline is multiplied by this (a slow machine: the VM under emulation). */
+  patience: number;
+}
+
 class Demo {
   readonly steps: StepRecord[] = [];
   #shotCount = 0;
 
   constructor(
-    readonly mesh: Mesh,
+    readonly bus: BusConnection,
     readonly outDir: string,
+    readonly options: DemoOptions,
   ) {}
-
-  get bus(): BusConnection {
-    return this.mesh.bus;
-  }
 
   call(destination: string, path: string, iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
     return this.bus.call({ destination, path, interface: iface, member, signature, body });
@@ -125,7 +132,7 @@ class Demo {
    * the compositor last got, and the step's screenshot should show what the step checked. Returns that PNG.
    */
   async settled(): Promise<Uint8Array> {
-    const deadline = Date.now() + 3_000;
+    const deadline = Date.now() + 3_000 * this.options.patience;
     // The encoding is deterministic: the same pixels give the same PNG bytes.
     let previous = await this.png();
     while (Date.now() < deadline) {
@@ -141,8 +148,9 @@ class Demo {
     return decodePng(await this.png());
   }
 
-  /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+  /** Polls `check` until it returns a value (not undefined) or the deadline (times the patience) passes. */
   async until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    timeoutMs *= this.options.patience;
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
     for (;;) {
@@ -227,8 +235,100 @@ export async function installDemoApps(home: string, sysconf: string): Promise<st
   return lines.join("; ");
 }
 
+/** The demo's steps on the desktop `d` drives, from the shell's home screen to Notes showing its saved note. */
+async function demoSteps(d: Demo): Promise<void> {
+  await d.step("the shell is up (home screen)", async () => {
+    const shell = await d.until("the shell's window", () => d.windowOf(0n, "shell").catch(() => undefined), 60_000);
+    await d.until("the launcher button", () => d.shellRect(SELECT.launcherButton).then((r) => (r.width > 0 ? r : undefined)));
+    return `shell window ${shell.width}x${shell.height}`;
+  });
+
+  let counter = 0n;
+  await d.step("open the launcher and start Counter by clicking its tile", async () => {
+    counter = await d.launchFromLauncher(COUNTER);
+    await d.until("the counter page connected", async () => ((await d.appText(counter, SELECT.count)) === "0" ? true : undefined));
+    return `session ${counter}`;
+  });
+
+  await d.step("click + three times: the page shows 3", async () => {
+    const window = await d.windowOf(counter);
+    const countBox = await d.appRect(counter, SELECT.count);
+    const screenBox = { x: window.x + countBox.x, y: window.y + countBox.y, width: countBox.width, height: countBox.height };
+    const before = await d.pixels();
+    for (let i = 1; i <= 3; i++) {
+      await d.click(window, await d.appRect(counter, SELECT.increment));
+      await d.until(`the count at ${i}`, async () => ((await d.appText(counter, SELECT.count)) === String(i) ? true : undefined));
+    }
+    // The screen shows it too: the count's box on screen changed from the 0 it showed before.
+    const after = await d.until("the count redrawn on screen", async () => {
+      const shot = await d.pixels();
+      return meanDifference(before, shot, screenBox) > 2 ? shot : undefined;
+    });
+    return `page: ${await d.appText(counter, SELECT.count)}; count box on screen changed by ${meanDifference(before, after, screenBox).toFixed(1)}`;
+  });
+
+  let notes = 0n;
+  let emptyEditor: Pixels | undefined;
+  await d.step("start Notes from the launcher", async () => {
+    notes = await d.launchFromLauncher(NOTES);
+    await d.until("the notes page connected", async () => ((await d.appText(notes, SELECT.status)) === "" ? true : undefined));
+    emptyEditor = decodePng(await d.settled());
+    return `session ${notes}`;
+  });
+
+  await d.step("type a note and save it", async () => {
+    const window = await d.windowOf(notes);
+    await d.click(window, await d.appRect(notes, SELECT.editor));
+    await d.input("TypeText", "s", [NOTE_TEXT]);
+    await d.until("the typed text in the editor", async () => ((await d.appText(notes, SELECT.editor)) === NOTE_TEXT ? true : undefined));
+    await d.click(window, await d.appRect(notes, SELECT.save));
+    const file = notesFile(d.options.dataEnv);
+    await d.until("the note on disk", async () => (readFileOr(file) === NOTE_TEXT ? true : undefined));
+    return `saved to ${file}`;
+  });
+
+  await d.step("terminate Notes", async () => {
+    await d.appd("Terminate", "t", [notes]);
+    await d.until("the notes session stopped", async () => ((await d.sessionState(notes)) === "stopped" || (await d.sessionState(notes)) === undefined ? true : undefined));
+    await d.until("its window gone", async () => ((await d.windowOf(notes).catch(() => undefined)) === undefined ? true : undefined));
+    return `session ${notes} stopped`;
+  });
+
+  await d.step("launch Notes again: the note is there", async () => {
+    const again = await d.launchFromLauncher(NOTES);
+    await d.until("the saved note loaded", async () => ((await d.appText(again, SELECT.editor)) === NOTE_TEXT ? true : undefined));
+    // On screen too: the editor's box differs from the empty editor the first Notes showed.
+    const window = await d.windowOf(again);
+    const editor = await d.appRect(again, SELECT.editor);
+    const box = { x: window.x + editor.x, y: window.y + editor.y, width: editor.width, height: Math.min(editor.height, 80) };
+    const shown = await d.until("the note drawn on screen", async () => {
+      const shot = await d.pixels();
+      return meanDifference(emptyEditor!, shot, box) > 1 ? shot : undefined;
+    });
+    return `session ${again} shows ${JSON.stringify(NOTE_TEXT)} (page and screen: editor box changed by ${meanDifference(emptyEditor!, shown, box).toFixed(1)})`;
+  });
+}
+
+function notesFile(env: Env): string {
+  return join(appDataDir(NOTES, env), "notes.txt");
+}
+
+function defaultOutDir(kind: string): string {
+  return join(REPO, "out", `${kind}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+}
+
+/** Writes summary.json and prints the outcome; returns the exit code. */
+function finish(outDir: string, ok: boolean, started: number, timings: Record<string, number>, steps: StepRecord[], logHint: string): number {
+  const totalMs = performance.now() - started;
+  writeFileSync(join(outDir, "summary.json"), JSON.stringify({ ok, outDir, totalMs, timings, steps }, null, 2));
+  console.log(ok ? `\nall ${steps.length} steps passed in ${(totalMs / 1000).toFixed(1)} s` : `\nthe demo failed; see ${logHint}`);
+  console.log(`screenshots and summary.json: ${outDir}`);
+  return ok ? 0 : 1;
+}
+
+/** `weft session --demo`: a fresh store and a mesh of its own on a private bus, stopped at the end. */
 export async function runDemo(args: SessionArgs): Promise<number> {
-  const outDir = resolve(args.out ?? join(REPO, "out", `session-demo-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  const outDir = resolve(args.out ?? defaultOutDir("session-demo"));
   const home = join(outDir, "home");
   const sysconf = join(outDir, "etc");
   mkdirSync(home, { recursive: true });
@@ -265,82 +365,11 @@ export async function runDemo(args: SessionArgs): Promise<number> {
       onLogLine: (service, line) => writeFileSync(serviceLog, `${service}: ${line}\n`, { flag: "a" }),
     });
     timings.mesh = performance.now() - meshStarted;
-    demo = new Demo(mesh, outDir);
-    const d = demo;
-    d.steps.push({ name: "install the signed demo apps into a fresh store", ms: timings.install, detail: installed });
-    d.steps.push({ name: "bring up the mesh on a private bus", ms: timings.mesh, detail: mesh.running.map((s) => s.spec.name).join(", ") });
+    demo = new Demo(mesh.bus, outDir, { dataEnv: { HOME: home }, patience: 1 });
+    demo.steps.push({ name: "install the signed demo apps into a fresh store", ms: timings.install, detail: installed });
+    demo.steps.push({ name: "bring up the mesh on a private bus", ms: timings.mesh, detail: mesh.running.map((s) => s.spec.name).join(", ") });
     console.log(`  ok  ${"bring up the mesh on a private bus".padEnd(60)} ${timings.mesh.toFixed(0).padStart(6)} ms`);
-
-    await d.step("the shell is up (home screen)", async () => {
-      const shell = await d.until("the shell's window", () => d.windowOf(0n, "shell").catch(() => undefined), 60_000);
-      await d.until("the launcher button", () => d.shellRect(SELECT.launcherButton).then((r) => (r.width > 0 ? r : undefined)));
-      return `shell window ${shell.width}x${shell.height}`;
-    });
-
-    let counter = 0n;
-    await d.step("open the launcher and start Counter by clicking its tile", async () => {
-      counter = await d.launchFromLauncher(COUNTER);
-      await d.until("the counter page connected", async () => ((await d.appText(counter, SELECT.count)) === "0" ? true : undefined));
-      return `session ${counter}`;
-    });
-
-    await d.step("click + three times: the page shows 3", async () => {
-      const window = await d.windowOf(counter);
-      const countBox = await d.appRect(counter, SELECT.count);
-      const screenBox = { x: window.x + countBox.x, y: window.y + countBox.y, width: countBox.width, height: countBox.height };
-      const before = await d.pixels();
-      for (let i = 1; i <= 3; i++) {
-        await d.click(window, await d.appRect(counter, SELECT.increment));
-        await d.until(`the count at ${i}`, async () => ((await d.appText(counter, SELECT.count)) === String(i) ? true : undefined));
-      }
-      // The screen shows it too: the count's box on screen changed from the 0 it showed before.
-      const after = await d.until("the count redrawn on screen", async () => {
-        const shot = await d.pixels();
-        return meanDifference(before, shot, screenBox) > 2 ? shot : undefined;
-      });
-      return `page: ${await d.appText(counter, SELECT.count)}; count box on screen changed by ${meanDifference(before, after, screenBox).toFixed(1)}`;
-    });
-
-    let notes = 0n;
-    let emptyEditor: Pixels | undefined;
-    await d.step("start Notes from the launcher", async () => {
-      notes = await d.launchFromLauncher(NOTES);
-      await d.until("the notes page connected", async () => ((await d.appText(notes, SELECT.status)) === "" ? true : undefined));
-      emptyEditor = decodePng(await d.settled());
-      return `session ${notes}`;
-    });
-
-    await d.step("type a note and save it", async () => {
-      const window = await d.windowOf(notes);
-      await d.click(window, await d.appRect(notes, SELECT.editor));
-      await d.input("TypeText", "s", [NOTE_TEXT]);
-      await d.until("the typed text in the editor", async () => ((await d.appText(notes, SELECT.editor)) === NOTE_TEXT ? true : undefined));
-      await d.click(window, await d.appRect(notes, SELECT.save));
-      const file = join(appDataDir(NOTES, { HOME: home }), "notes.txt");
-      await d.until("the note on disk", async () => (readFileOr(file) === NOTE_TEXT ? true : undefined));
-      return `saved to ${file}`;
-    });
-
-    await d.step("terminate Notes", async () => {
-      await d.appd("Terminate", "t", [notes]);
-      await d.until("the notes session stopped", async () => ((await d.sessionState(notes)) === "stopped" || (await d.sessionState(notes)) === undefined ? true : undefined));
-      await d.until("its window gone", async () => ((await d.windowOf(notes).catch(() => undefined)) === undefined ? true : undefined));
-      return `session ${notes} stopped`;
-    });
-
-    await d.step("launch Notes again: the note is there", async () => {
-      const again = await d.launchFromLauncher(NOTES);
-      await d.until("the saved note loaded", async () => ((await d.appText(again, SELECT.editor)) === NOTE_TEXT ? true : undefined));
-      // On screen too: the editor's box differs from the empty editor the first Notes showed.
-      const window = await d.windowOf(again);
-      const editor = await d.appRect(again, SELECT.editor);
-      const box = { x: window.x + editor.x, y: window.y + editor.y, width: editor.width, height: Math.min(editor.height, 80) };
-      const shown = await d.until("the note drawn on screen", async () => {
-        const shot = await d.pixels();
-        return meanDifference(emptyEditor!, shot, box) > 1 ? shot : undefined;
-      });
-      return `session ${again} shows ${JSON.stringify(NOTE_TEXT)} (page and screen: editor box changed by ${meanDifference(emptyEditor!, shown, box).toFixed(1)})`;
-    });
+    await demoSteps(demo);
     ok = true;
   } catch (error) {
     if (demo === undefined) console.log(`  FAIL ${(error as Error).message}`);
@@ -348,12 +377,60 @@ export async function runDemo(args: SessionArgs): Promise<number> {
     await mesh?.stop();
     rmSync(runtimeDir, { recursive: true, force: true });
   }
-  const steps = [...(demo?.steps ?? [])];
-  const totalMs = performance.now() - started;
-  writeFileSync(join(outDir, "summary.json"), JSON.stringify({ ok, outDir, totalMs, timings, steps }, null, 2));
-  console.log(ok ? `\nall ${steps.length} steps passed in ${(totalMs / 1000).toFixed(1)} s` : `\nthe demo failed; see ${serviceLog}`);
-  console.log(`screenshots and summary.json: ${outDir}`);
-  return ok ? 0 : 1;
+  return finish(outDir, ok, started, timings, [...(demo?.steps ?? [])], serviceLog);
+}
+
+/**
+ * Why the running desktop cannot be demonstrated as it is, or undefined when it can: the demo needs the
+ * compositor's test input, the shell's and app-shells' inspection, both demo apps, and a Notes with no saved note
+ * (it types into an empty one, and never touches a user's note).
+ */
+async function desktopProblem(bus: BusConnection, env: Env): Promise<string | undefined> {
+  for (const name of ["org.weft.Compositor1", "org.weft.AppD1", "org.weft.Shell1"]) {
+    if (!(await bus.nameHasOwner(name))) return `${name} is not on the bus: start the desktop first (systemctl --user start weft-session.target, or weft session)`;
+  }
+  const introspect = async (destination: string, path: string) =>
+    ((await bus.call({ destination, path, interface: "org.freedesktop.DBus.Introspectable", member: "Introspect" })) as [string])[0];
+  if (!(await introspect("org.weft.Compositor1", "/org/weft/Compositor1")).includes("org.weft.Compositor1.TestInput")) {
+    return "the compositor has no test input (org.weft.Compositor1.TestInput): the demo clicks through it, which a headless compositor offers";
+  }
+  try {
+    await bus.call({ destination: "org.weft.Shell1", path: "/org/weft/Shell1", interface: "org.weft.Shell1", member: "ElementText", signature: "s", body: ["body"] });
+  } catch (error) {
+    if (isBusError(error, "org.weft.Shell1.Error.NotEnabled")) {
+      return "the shell does not allow inspection: start weft-shell with WEFT_SHELL_INSPECT=1 (and appd with WEFT_APP_SHELL_INSPECT=1)";
+    }
+  }
+  const [installed] = (await bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member: "ListInstalledApps" })) as [[string, string, string][]];
+  for (const appId of [COUNTER, NOTES]) {
+    if (!installed.some(([id]) => id === appId)) return `${appId} is not installed: install it with weft-pack install apps/dist/${appId}`;
+  }
+  if (existsSync(notesFile(env))) return `${notesFile(env)} already holds a note: the demo types into an empty Notes, so move that file away first`;
+  return undefined;
+}
+
+/** `weft demo`: the same steps on the desktop already running on the user's bus. */
+export async function runDemoOnDesktop(args: DemoArgs): Promise<number> {
+  const outDir = resolve(args.out ?? defaultOutDir("desktop-demo"));
+  mkdirSync(outDir, { recursive: true });
+  const started = performance.now();
+  let ok = false;
+  let demo: Demo | undefined;
+  let bus: BusConnection | undefined;
+  console.log(`WEFT demo on the running desktop → ${outDir}\n`);
+  try {
+    bus = await connectBus({ logger: createLogger("demo", { level: "warn" }) });
+    const problem = await desktopProblem(bus, process.env);
+    if (problem !== undefined) throw new Error(problem);
+    demo = new Demo(bus, outDir, { dataEnv: process.env, patience: args.patience });
+    await demoSteps(demo);
+    ok = true;
+  } catch (error) {
+    if (demo === undefined) console.log(`  FAIL ${(error as Error).message}`);
+  } finally {
+    await bus?.close();
+  }
+  return finish(outDir, ok, started, {}, [...(demo?.steps ?? [])], "the services' logs (journalctl --user -u 'weft-*')");
 }
 
 function readFileOr(path: string): string | undefined {

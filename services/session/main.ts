@@ -3,11 +3,14 @@
  * weft: the desktop session.
  *
  *   weft session [--backend auto|headless|x11|wayland] [--user-bus] [--demo [--out DIR]]
+ *   weft demo [--out DIR] [--patience N]
  *
  * `weft session` brings the mesh up in order on a private bus (or, with --user-bus, the one in
  * DBUS_SESSION_BUS_ADDRESS): compositor (headless unless a display exists, then nested), file portal, appd,
  * shell; and stops it all cleanly on Ctrl-C (SIGINT) or SIGTERM. `--demo` runs the scripted demo on a fresh store
- * instead of waiting (demo.ts) and writes its screenshots and summary.json under --out.
+ * instead of waiting (demo.ts) and writes its screenshots and summary.json under --out. `weft demo` runs the same
+ * scripted demo on the desktop already running on the user's bus (systemd's units; the VM), every deadline times
+ * --patience on a slow machine.
  *
  * Exit codes: 0 stopped by a signal (or the demo passed); 1 a service failed or the demo failed; 2 usage.
  */
@@ -20,15 +23,41 @@ import { createLogger } from "../common/log.ts";
 import { chooseBackend, Mesh, sessionServices } from "./mesh.ts";
 
 const USAGE = `usage: weft session [--backend auto|headless|x11|wayland] [--user-bus] [--demo [--out DIR]]
+       weft demo [--out DIR] [--patience N]
 
-  Brings up the WEFT desktop (compositor, file portal, appd, shell) on a private bus and keeps it up until
-  Ctrl-C. --demo runs the scripted demo session on a fresh store and writes screenshots and summary.json.`;
+  weft session brings up the WEFT desktop (compositor, file portal, appd, shell) on a private bus and keeps it up
+  until Ctrl-C. --demo runs the scripted demo session on a fresh store and writes screenshots and summary.json.
+  weft demo runs the scripted demo on the desktop already running on the user's bus; it needs the compositor's
+  test input, WEFT_SHELL_INSPECT=1 and WEFT_APP_SHELL_INSPECT=1, and the demo apps installed. --patience N
+  (1 to 20) multiplies every deadline, for a slow machine.`;
 
 export interface SessionArgs {
   backend: string;
   userBus: boolean;
   demo: boolean;
   out?: string;
+}
+
+export interface DemoArgs {
+  out?: string;
+  patience: number;
+}
+
+/** Parses `demo …`; throws an Error whose message is the usage problem. */
+export function parseDemoArgs(argv: string[]): DemoArgs {
+  const { values, positionals } = parseArgs({
+    args: argv.slice(1),
+    options: { out: { type: "string" }, patience: { type: "string", default: "1" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0]!.slice(0, 64))}`);
+  const patience = values.patience!;
+  if (!/^[0-9]{1,2}$/.test(patience) || Number(patience) < 1 || Number(patience) > 20) {
+    throw new Error(`--patience must be a whole number from 1 to 20, not ${JSON.stringify(patience.slice(0, 32))}`);
+  }
+  if (values.out === "") throw new Error("--out needs a directory");
+  return { out: values.out, patience: Number(patience) };
 }
 
 /** Parses argv; throws an Error whose message is the usage problem. */
@@ -53,9 +82,20 @@ export function parseSessionArgs(argv: string[]): SessionArgs {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h" || (argv[0] === "session" && (argv.includes("--help") || argv.includes("-h")))) {
+  if (argv[0] === "--help" || argv[0] === "-h" || ((argv[0] === "session" || argv[0] === "demo") && (argv.includes("--help") || argv.includes("-h")))) {
     console.log(USAGE);
     return 0;
+  }
+  if (argv[0] === "demo") {
+    let demoArgs: DemoArgs;
+    try {
+      demoArgs = parseDemoArgs(argv);
+    } catch (error) {
+      console.error(`weft: ${(error as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    const { runDemoOnDesktop } = await import("./demo.ts");
+    return runDemoOnDesktop(demoArgs);
   }
   let args: SessionArgs;
   try {

@@ -3,12 +3,13 @@
  * stops every one of them; a service that dies takes the session down with exit 1; bad arguments are usage errors.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectBus } from "../common/bus/index.ts";
 import { chooseBackend, sessionServices } from "./mesh.ts";
-import { parseSessionArgs } from "./main.ts";
+import { parseDemoArgs, parseSessionArgs } from "./main.ts";
+import { startPrivateBus } from "../common/bus/private-bus.ts";
 import { installDemoApps } from "./demo.ts";
 import { Variant } from "dbus-next";
 
@@ -25,6 +26,15 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs `weft` to its end with a private HOME. */
+async function runWeft(argv: string[], env: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "weft-cli-home-"));
+  dirs.push(home);
+  const child = Bun.spawn([process.execPath, MAIN, ...argv], { env: { PATH: process.env.PATH!, HOME: home, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, code };
 }
 
 /** Starts `weft session` with a private HOME; resolves once it logged "session up" with the bus address. */
@@ -72,6 +82,16 @@ test("the mesh comes up in order on a private bus and Ctrl-C stops every service
     pids.push((await bus.credentials((await bus.nameOwner(name))!)).pid!);
   }
   bus.close();
+
+  // `weft demo` on this desktop refuses at once, saying why, and touches nothing: the shell was started without
+  // inspection, which the demo needs to find what to click.
+  const outDir = mkdtempSync(join(tmpdir(), "weft-demo-refused-"));
+  dirs.push(outDir);
+  const refused = await runWeft(["demo", "--out", outDir], { WEFT_BUS_ADDRESS: session.address });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain("the shell does not allow inspection: start weft-shell with WEFT_SHELL_INSPECT=1");
+  expect(JSON.parse(readFileSync(join(outDir, "summary.json"), "utf8"))).toMatchObject({ ok: false, steps: [] });
+
   session.child.kill("SIGINT");
   expect(await session.child.exited).toBe(0);
   const log = await session.log();
@@ -141,6 +161,24 @@ test("arguments: commands, backends and flags are checked", () => {
   expect(chooseBackend({ DISPLAY: ":0" })).toBe("x11");
   expect(chooseBackend({})).toBe("headless");
   expect(chooseBackend({ DISPLAY: ":0" }, "headless")).toBe("headless");
+});
+
+test("weft demo: its arguments are checked, and a bus without a desktop is named as the problem", async () => {
+  expect(parseDemoArgs(["demo"])).toEqual({ out: undefined, patience: 1 });
+  expect(parseDemoArgs(["demo", "--out", "/tmp/x", "--patience", "20"])).toEqual({ out: "/tmp/x", patience: 20 });
+  for (const argv of [["demo", "--patience", "0"], ["demo", "--patience", "21"], ["demo", "--patience", "1.5"], ["demo", "--patience", "-1"], ["demo", "--patience", "x".repeat(10_000)], ["demo", "--out", ""], ["demo", "extra"], ["demo", "--demo"]]) {
+    expect(() => parseDemoArgs(argv)).toThrow();
+  }
+  const usage = await runWeft(["demo", "--patience", "0"]);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toContain("--patience must be a whole number from 1 to 20");
+
+  await using bus = await startPrivateBus();
+  const outDir = mkdtempSync(join(tmpdir(), "weft-demo-nothing-"));
+  dirs.push(outDir);
+  const nothing = await runWeft(["demo", "--out", outDir], { WEFT_BUS_ADDRESS: bus.address });
+  expect(nothing.code).toBe(1);
+  expect(nothing.stdout).toContain("org.weft.Compositor1 is not on the bus: start the desktop first");
 });
 
 test("usage errors exit 2 and say what is wrong", async () => {
