@@ -18,6 +18,7 @@ import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
 import { descendantsOf } from "../appd/session.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
 import { connectBus } from "../common/bus/index.ts";
+import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { RuntimeHandle } from "../runtime/driver.ts";
 import { AppShellHandle, profileParentFor } from "./driver.ts";
 import { APP_SHELL_INTERFACE, APP_SHELL_PATH, appShellBusName, INSPECT_INTERFACE } from "./interface.ts";
@@ -211,12 +212,33 @@ describe("the counter in its window", () => {
 
 describe("the page's sandbox", () => {
   test("the page reaches no local server, no other app, no network; its bridge is sealed and echoes odd payloads", async () => {
+    // A same-user client watching everything on the bus (BecomeMonitor) while the page and the guest talk.
+    // stdbuf: busctl writes a pipe in blocks, and SIGTERM would lose the last one.
+    const monitor = Bun.spawn(["stdbuf", "-oL", "busctl", `--address=${world.bus.address}`, "monitor", "--json=short"], { stdout: "pipe", stderr: "pipe" });
+    let watched = "";
+    let status = "";
+    const collect = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+    };
+    const reading = collect(monitor.stdout as ReadableStream<Uint8Array>, (text) => (watched += text));
+    void collect(monitor.stderr as ReadableStream<Uint8Array>, (text) => (status += text));
+    await until(() => status.includes("Monitoring bus message stream"), "the monitor to be on the bus");
     const { id } = await launch(SANDBOX);
     for (const what of ["local", "other", "network", "image"]) await waitForText(id, `#${what}`, "failed");
     await waitForText(id, "#bridge", "sealed");
     await waitForText(id, "#session", String(id));
     await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
     expect(serverHits).toEqual([]);
+
+    // The page ↔ guest messages went over the session channel: the monitor saw no Post, no Message, and the
+    // page's payload in no call or signal (only in the Inspect replies this test asked for).
+    monitor.kill("SIGTERM");
+    await reading;
+    const messages = watched.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(messages.some((m) => m.member === "Launch")).toBe(true); // the monitor did see the session's traffic
+    expect(messages.filter((m) => m.interface === "org.weft.Runtime1" && (m.member === "Post" || m.member === "Message"))).toEqual([]);
+    expect(messages.filter((m) => m.type !== "method_return" && JSON.stringify(m).includes("quoted"))).toEqual([]);
 
     // Navigating away is undone: the page is loaded again on its origin and the server still sees nothing.
     await waitForText(id, "#loads", "1");
@@ -298,11 +320,18 @@ test("with systemd on the bus, the app-shell joins the session's scope", async (
 describe("weft-app-shell on its own, with the test as its supervisor", () => {
   test("without WEFT_APP_SHELL_INSPECT there is no Inspect interface; Bound only from the supervisor; it ends when its supervisor leaves", async () => {
     const supervisor = await connectBus({ address: world.bus.address });
-    const runtime = new RuntimeHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env: world.env });
+    // The test does what appd does: one session channel, an end for each.
+    const [runtimeEnd, shellEnd] = makeSocketPair();
+    const runtime = new RuntimeHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env: world.env, channelFd: runtimeEnd });
+    closeFd(runtimeEnd);
     await runtime.waitForState("running");
+    // A session with a channel takes no bus peer as its UI end.
+    const bindRefused = await runtime.client.call("BindUi", supervisor.uniqueName).then(() => undefined, (error) => (error as { type?: string }).type);
+    expect(bindRefused).toBe("org.weft.Runtime1.Error.AccessDenied");
     const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
     const logLines: string[] = [];
-    const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, onLogLine: (line) => logLines.push(line) });
+    const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, channelFd: shellEnd, onLogLine: (line) => logLines.push(line) });
+    closeFd(shellEnd);
     const owner = await shell.waitForReady(60_000);
     const client = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(900n), { path: APP_SHELL_PATH });
     expect(await client.get("State")).toBe("ready");
@@ -312,7 +341,6 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
       .then(() => undefined, (error) => (error as { type?: string }).type);
     expect(refusal).toMatch(/^org\.freedesktop\.DBus\.Error\.Unknown(Interface|Method)$/);
     // The page sent its hello before anyone was bound: held, then posted once the supervisor says Bound.
-    await runtime.client.call("BindUi", owner);
     await supervisor.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
     expect(await client.get("State")).toBe("bound");
     const chromiumPid = (await client.get("ChromiumPid")) as number;

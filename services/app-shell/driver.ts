@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BusConnection } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
+import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
 import { appShellBusName } from "./interface.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
@@ -79,6 +80,11 @@ export interface SpawnAppShellOptions {
   supervisor: BusConnection;
   /** The app-shell's whole environment (WEFT_BUS_ADDRESS, HOME, XDG_RUNTIME_DIR…). */
   env: Record<string, string>;
+  /**
+   * The app-shell's end of the session channel (the runtime holds the other): passed as the child's descriptor 3.
+   * The caller still owns `channelFd` and closes it once the app-shell is spawned.
+   */
+  channelFd: number;
   onLogLine?: (line: string) => void;
 }
 
@@ -89,12 +95,10 @@ export class AppShellHandle {
 
   constructor(readonly options: SpawnAppShellOptions) {
     this.busName = appShellBusName(options.sessionId);
-    this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", options.supervisor.uniqueName], {
-      env: options.env,
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
+    this.process = Bun.spawn(
+      [process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", options.supervisor.uniqueName, "--channel-fd", String(CHILD_CHANNEL_FD)],
+      { env: options.env, stdio: ["ignore", "ignore", "pipe", options.channelFd] },
+    );
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => options.onLogLine?.(line));
     this.exitCode = this.process.exited;
   }

@@ -2,9 +2,10 @@
 /**
  * weft-app-shell: the UI end of one app session (docs/app-shell.md).
  *
- *   weft-app-shell <app_id> <session_id> --supervisor <appd's unique bus name>
+ *   weft-app-shell <app_id> <session_id> --supervisor <appd's unique bus name> --channel-fd <n>
  *
- * start() acquires, in order: the bus; the supervisor's and the runtime's presence (and their departures);
+ * start() acquires, in order: the session channel to the runtime (the page's messages go there, never over the
+ * bus); the bus; the supervisor's and the runtime's presence (and their departures);
  * the verified UI files; a Wayland connection for the session from the compositor; Chromium on it; the page
  * target with the view's origin served, the weftIpc bridge and the UI kit injected; the page loaded; the
  * object /org/weft/AppShell1 and, last, the name org.weft.AppShell1.S<id> (appd takes that as "ready").
@@ -14,12 +15,13 @@
  * bus; 2 usage; 3 could not start; 4 Chromium exited or crashed (the app's window is gone); 70 internal error.
  */
 
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, fstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { ChromiumProcess } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
 import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "../runtime/interface.ts";
 import { MAX_INBOUND } from "../runtime/session.ts";
@@ -46,7 +48,10 @@ interface Ending {
   why: string;
 }
 
-/** Page messages on their way to the runtime: held until appd has bound us, then posted in order. */
+/**
+ * Page messages on their way to the runtime over the session channel: held until appd has bound us, then Hello
+ * and the held ones in order. The runtime answers each Post with Posted, which bounds what is in flight.
+ */
 class Outbox {
   #bound = false;
   readonly #held: string[] = [];
@@ -54,8 +59,7 @@ class Outbox {
   #dropped = 0;
 
   constructor(
-    private readonly bus: BusConnection,
-    private readonly runtime: string,
+    private readonly channel: SessionChannel,
     private readonly log: Logger,
   ) {}
 
@@ -66,6 +70,7 @@ class Outbox {
   bind(): void {
     if (this.#bound) return;
     this.#bound = true;
+    this.channel.send(FrameKind.Hello);
     for (const payload of this.#held.splice(0)) this.send(payload);
   }
 
@@ -79,12 +84,17 @@ class Outbox {
       this.#drop(`${MAX_POSTS_IN_FLIGHT} messages are on their way to the app already`);
       return;
     }
+    if (!this.channel.send(FrameKind.Post, payload)) {
+      this.#drop("the session channel is closed");
+      return;
+    }
     this.#inFlight++;
-    // To the runtime's unique name: a process that later takes the well-known name gets nothing.
-    void this.bus
-      .call({ destination: this.runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Post", signature: "s", body: [payload] })
-      .catch((error) => this.#drop(`the runtime refused it: ${String((error as Error).message).slice(0, 200)}`))
-      .finally(() => this.#inFlight--);
+  }
+
+  /** The runtime's answer to the oldest Post in flight: empty, or why it was refused. */
+  posted(answer: string): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    if (answer !== "") this.#drop(`the runtime refused it: ${answer.slice(0, 200)}`);
   }
 
   #drop(why: string): void {
@@ -102,7 +112,23 @@ function readUiKit(log: Logger): string | undefined {
   return readFileSync(UI_KIT_FILE, "utf8");
 }
 
+/** The session channel appd passed at `fd`; it ends the app-shell when it closes (the runtime is gone). */
+function openChannel(fd: number, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void): SessionChannel {
+  let isSocket = false;
+  try {
+    isSocket = fstatSync(fd).isSocket();
+  } catch {
+    // not open
+  }
+  if (!isSocket) throw new StartError(`--channel-fd ${fd} is not an open socket: the session channel is the descriptor appd passes at spawn`);
+  const channel = SessionChannel.fromFd(fd, log);
+  cleanup.defer(() => channel.close());
+  void channel.closed.then(() => end({ code: APP_SHELL_EXIT.ended, why: "the session channel to the runtime closed" }));
+  return channel;
+}
+
 async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void, ended: Promise<Ending>): Promise<Ending> {
+  const channel = openChannel(args.channelFd, log, cleanup, end);
   let bus: BusConnection;
   try {
     bus = await connectBus({ logger: log });
@@ -179,15 +205,19 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   await step(serveOrigin({ cdp: chromium.cdp, sessionId: target, origin, file: (path) => (serving ? ui.files.get(path) : undefined), entryUrl, log }));
 
   let state: AppShellState = "loading";
-  const outbox = new Outbox(bus, runtime, log);
+  const outbox = new Outbox(channel, log);
   const bridge = new Bridge({ cdp: chromium.cdp, target, origin, sessionId: args.sessionId, log, onPageMessage: (payload) => outbox.send(payload) });
   await step(bridge.install());
   const uiKit = readUiKit(log);
   if (uiKit !== undefined) await step(chromium.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: uiKit }, target));
-  const messages = await bus.subscribeSignal({ sender: runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Message" }, (body) => {
-    if (typeof body[0] === "string") bridge.deliver(body[0]);
+  channel.onFrame((frame) => {
+    if (frame.kind === FrameKind.Message) bridge.deliver(frame.payload);
+    else if (frame.kind === FrameKind.Posted) outbox.posted(frame.payload);
+    else {
+      log.warn("the runtime sent a frame only the app-shell sends: closing the session channel", { kind: frame.kind });
+      channel.close();
+    }
   });
-  cleanup.defer(() => messages.close());
 
   serving = true;
   await step(chromium.cdp.send("Page.navigate", { url: entryUrl }, target));

@@ -11,10 +11,11 @@
  *   4. weft-runtime is spawned with appd as supervisor, then moved into its transient scope when systemd is
  *      on the bus (a scope adopts existing pids);
  *   5. the runtime reports `running` within the ready limit (limits.ts), and the owner of its bus name is that very process;
- *   6. headless: the caller is bound as the UI end. Otherwise, when the compositor is on the bus, weft-app-shell
- *      is spawned (into the scope too), owns org.weft.AppShell1.S<id> within the window limit, its owner is that very
- *      process, and it is bound as the UI end (BindUi, then its Bound). Without a compositor the session runs
- *      without a window (logged once), like it runs without a scope when systemd is absent;
+ *   6. headless: the caller is bound as the UI end (BindUi). Otherwise the runtime was spawned with one end of a
+ *      session channel (socketpair), and when the compositor is on the bus, weft-app-shell is spawned with the
+ *      other (into the scope too), owns org.weft.AppShell1.S<id> within the window limit, its owner is that very
+ *      process, and it is told it is bound (Bound: it says Hello on the channel). Without a compositor the session
+ *      runs without a window (logged once), like it runs without a scope when systemd is absent;
  *   7. the session is `running`.
  * A failure after 3 stops the session (it stays visible, `stopped`, with the reason) and is returned.
  */
@@ -23,6 +24,7 @@ import { AppShellHandle, removeSessionProfiles } from "../app-shell/driver.ts";
 import { APP_SHELL_INTERFACE, APP_SHELL_PATH } from "../app-shell/interface.ts";
 import { appIdProblem } from "../common/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
+import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import type { Logger } from "../common/log.ts";
 import { readManifest } from "../common/package-check.ts";
 import type { Env } from "../common/paths.ts";
@@ -168,11 +170,23 @@ export class Supervisor {
 
   async #start(session: Session, caller: string): Promise<void> {
     await this.#grantPortalRoots(session);
+    // A windowed session's page ↔ guest messages go over a channel of its own, never the bus: the runtime gets one
+    // end now, the app-shell the other when it is spawned; appd keeps neither.
+    const channel = session.headless ? undefined : makeSocketPair();
+    try {
+      await this.#startWith(session, caller, channel);
+    } finally {
+      if (channel !== undefined) for (const fd of channel) closeFd(fd);
+    }
+  }
+
+  async #startWith(session: Session, caller: string, channel: [number, number] | undefined): Promise<void> {
     const runtime = new RuntimeHandle({
       appId: session.appId,
       sessionId: session.id,
       supervisor: this.#bus,
       env: this.#runtimeEnv,
+      channelFd: channel?.[0],
       onLogLine: (line) => process.stderr.write(line + "\n"),
     });
     session.attachRuntime(runtime);
@@ -196,8 +210,8 @@ export class Supervisor {
       throw error;
     }
     session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
-    if (session.headless) await runtime.client.call("BindUi", caller);
-    else if (await this.#bus.nameHasOwner(COMPOSITOR_NAME)) await this.#startUi(session, runtime);
+    if (channel === undefined) await runtime.client.call("BindUi", caller);
+    else if (await this.#bus.nameHasOwner(COMPOSITOR_NAME)) await this.#startUi(session, channel[1]);
     else if (!this.#withoutCompositorLogged) {
       this.#withoutCompositorLogged = true;
       this.#log.info("the compositor is not on the bus: sessions run without a window (their messages are held for a UI end)");
@@ -207,15 +221,17 @@ export class Supervisor {
   }
 
   /**
-   * Spawns the session's weft-app-shell, waits until it shows the page and owns its name, checks that owner is
-   * the process spawned here (anyone may own a name), and binds it as the session's UI end.
+   * Spawns the session's weft-app-shell with its end of the session channel, waits until it shows the page and
+   * owns its name, checks that owner is the process spawned here (anyone may own a name), and tells it it is bound:
+   * it then says Hello on the channel, and the runtime delivers to it.
    */
-  async #startUi(session: Session, runtime: RuntimeHandle): Promise<void> {
+  async #startUi(session: Session, channelFd: number): Promise<void> {
     const ui = new AppShellHandle({
       appId: session.appId,
       sessionId: session.id,
       supervisor: this.#bus,
       env: this.#runtimeEnv,
+      channelFd,
       onLogLine: (line) => process.stderr.write(line + "\n"),
     });
     session.attachUi(ui, () => removeSessionProfiles(session.id, this.#env));
@@ -237,7 +253,6 @@ export class Supervisor {
     if (credentials.pid !== ui.process.pid) {
       throw new AppdError("StartFailed", `${ui.busName} is owned by another process (pid ${credentials.pid}), not by the session's weft-app-shell`);
     }
-    await runtime.client.call("BindUi", owner);
     await this.#bus.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
   }
 

@@ -9,6 +9,7 @@ describe("weft-runtime arguments", () => {
       supervisor: ":1.42",
     });
     expect(parseRuntimeArgs(["--supervisor", ":1.3", "a.b.c", "18446744073709551615"]).sessionId).toBe(18446744073709551615n);
+    expect(parseRuntimeArgs(["a.b.c", "1", "--supervisor", ":1.3", "--channel-fd", "3"]).channelFd).toBe(3);
   });
 
   test.each([
@@ -25,6 +26,12 @@ describe("weft-runtime arguments", () => {
     [["a.b.c", "1", "--supervisor", "org.weft.AppD1"], "not a unique bus name"],
     [["a.b.c", "1", "--supervisor", ":1.1", "extra"], "unexpected argument"],
     [["a.b.c", "1", "--supervisor", ":1.1", "--preopen", "/::/data"], "--preopen"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", "2"], "not a descriptor number from 3"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", "-3"], "--channel-fd"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", "3.5"], "not a descriptor number"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", "99999999"], "not a descriptor number"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", "0x3"], "not a descriptor number"],
+    [["a.b.c", "1", "--supervisor", ":1.1", "--channel-fd", ""], "not a descriptor number"],
   ])("%p is refused: %s", (argv, fragment) => {
     expect(() => parseRuntimeArgs(argv as string[])).toThrow(UsageError);
     expect(() => parseRuntimeArgs(argv as string[])).toThrow(fragment);

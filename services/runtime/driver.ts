@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import { contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "./interface.ts";
 
@@ -22,6 +23,11 @@ export interface SpawnRuntimeOptions {
   onLogLine?: (line: string) => void;
   /** Supervisor name to pass instead of `supervisor.uniqueName` (tests of refusals). */
   supervisorName?: string;
+  /**
+   * The runtime's end of the session channel (a windowed session, whose UI end is an app-shell): passed as the
+   * child's descriptor 3. The caller still owns `channelFd` and closes it once the runtime is spawned.
+   */
+  channelFd?: number;
 }
 
 export class RuntimeHandle {
@@ -36,11 +42,10 @@ export class RuntimeHandle {
     this.busName = runtimeBusName(options.sessionId);
     this.client = options.supervisor.client(contractPath(RUNTIME_INTERFACE), this.busName, { path: RUNTIME_PATH });
     const supervisor = options.supervisorName ?? options.supervisor.uniqueName;
-    this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", supervisor], {
+    const channel = options.channelFd === undefined ? [] : ["--channel-fd", String(CHILD_CHANNEL_FD)];
+    this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", supervisor, ...channel], {
       env: options.env,
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
+      stdio: ["ignore", "ignore", "pipe", ...(options.channelFd === undefined ? [] : [options.channelFd])],
     });
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => this.options.onLogLine?.(line));
     this.exitCode = this.process.exited;

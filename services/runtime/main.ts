@@ -2,10 +2,11 @@
 /**
  * weft-runtime: the Wasm host of one app session.
  *
- *   weft-runtime <app_id> <session_id> --supervisor <unique bus name>
+ *   weft-runtime <app_id> <session_id> --supervisor <unique bus name> [--channel-fd <n>]
  *
  * start() acquires, in order: the bus; the supervisor's presence; the verified package; its grants; the
- * compiled component; the bus name org.weft.Runtime1.S<id> with its interface; the guest. Each failure has its
+ * compiled component; the session channel to the app-shell, when there is one; the bus name
+ * org.weft.Runtime1.S<id> with its interface; the guest. Each failure has its
  * own message; cleanup runs in reverse. The session ends when the guest ends, when the supervisor calls Stop,
  * when the supervisor leaves the bus (so a crashed appd leaves no orphaned app running), or on SIGTERM.
  *
@@ -13,8 +14,10 @@
  * not start (package refused, supervisor absent, environment).
  */
 
+import { fstatSync } from "node:fs";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { parseRuntimeArgs, UsageError, type RuntimeArgs } from "./args.ts";
 import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
@@ -22,7 +25,7 @@ import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
 import { BusOutputs, exportRuntime, runtimeBusName } from "./interface.ts";
 import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
-import { RuntimeSession } from "./session.ts";
+import { RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
 
 /** Linear memory a guest may grow to; the session's cgroup (MemoryMax=512M) bounds the whole process too. */
@@ -32,6 +35,42 @@ class StartError extends Error {}
 
 async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
   if (!(await bus.nameHasOwner(name))) throw new StartError(`the supervisor ${name} is not on the bus: weft-runtime is started by appd (or a test) with its own unique name`);
+}
+
+/**
+ * Serves the session channel to the app-shell (common/session-channel.ts): Hello attaches it as the UI end, each
+ * Post is queued for the guest and answered with Posted (empty, or the refusal), in order.
+ */
+function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup: AsyncDisposableStack): void {
+  let isSocket = false;
+  try {
+    isSocket = fstatSync(fd).isSocket();
+  } catch {
+    // not open
+  }
+  if (!isSocket) throw new StartError(`--channel-fd ${fd} is not an open socket: the session channel is the descriptor appd passes at spawn`);
+  const channel = SessionChannel.fromFd(fd, log);
+  channel.onFrame((frame) => {
+    switch (frame.kind) {
+      case FrameKind.Hello:
+        session.attachChannel((payload) => channel.send(FrameKind.Message, payload));
+        return;
+      case FrameKind.Post:
+        try {
+          session.postFromChannel(frame.payload);
+          channel.send(FrameKind.Posted);
+        } catch (error) {
+          if (!(error instanceof SessionRefusal)) throw error;
+          channel.send(FrameKind.Posted, `${error.errorName}: ${error.message}`);
+        }
+        return;
+      default:
+        log.warn("the app-shell sent a frame only the runtime sends: closing the session channel", { kind: frame.kind });
+        channel.close();
+    }
+  });
+  void channel.closed.then(() => session.detachChannel());
+  cleanup.defer(() => channel.close());
 }
 
 async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {
@@ -47,7 +86,8 @@ async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack
   log.info("package verified", { signer: pkg.signerKey, compiled: compiled.compiled, capabilities: granted.map((c) => c.name).join(" ") });
 
   const outputs = new BusOutputs();
-  const session = new RuntimeSession(args.appId, args.sessionId, args.supervisor, granted.map((c) => c.name), outputs, log);
+  const session = new RuntimeSession(args.appId, args.sessionId, args.supervisor, granted.map((c) => c.name), outputs, log, args.channelFd === undefined ? "bus" : "channel");
+  if (args.channelFd !== undefined) serveChannel(args.channelFd, session, log, cleanup);
   let guest: Guest | undefined;
   let stopReason: string | undefined;
   const stop = (reason: string) => {

@@ -4,11 +4,15 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { buildApps } from "../../apps/build.ts";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
+import { createLogger } from "../common/log.ts";
+import { FrameKind, SessionChannel } from "../common/session-channel.ts";
+import { RuntimeHandle } from "./driver.ts";
 import { appDataDir } from "../common/paths.ts";
 import { signPackage } from "../common/signing.ts";
 import { writeTestPackage } from "../common/testing/components.ts";
@@ -88,6 +92,41 @@ describe("counter", () => {
   test("a supervisor that is not on the bus: the runtime refuses to start (exit 3)", async () => {
     const runtime = world.spawn(COUNTER, 4, { supervisor: ":1.9999" });
     expect(await runtime.exitCode).toBe(3);
+  });
+});
+
+describe("the session channel (a windowed session's UI end)", () => {
+  test("page messages cross the channel only: Hello attaches it, each Post is answered, the replies come back on it; BindUi is refused", async () => {
+    const [runtimeEnd, ourEnd] = makeSocketPair();
+    const runtime = new RuntimeHandle({ appId: COUNTER, sessionId: 40n, supervisor: world.supervisor, env: world.env, channelFd: runtimeEnd });
+    closeFd(runtimeEnd);
+    const channel = SessionChannel.fromFd(ourEnd, createLogger("test", { sink: () => {} }));
+    const frames: { kind: number; payload: string }[] = [];
+    channel.onFrame((frame) => frames.push(frame));
+    await runtime.waitForState("running");
+    const refused = await failure(runtime.client.call("BindUi", world.supervisor.uniqueName));
+    expect(isBusError(refused, "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+    // Before Hello a Post is refused (and answered), never queued for the guest.
+    channel.send(FrameKind.Post, "increment");
+    await until(() => frames.length === 1, "the answer to an early Post");
+    expect(frames[0]).toEqual({ kind: FrameKind.Posted, payload: "AccessDenied: the session channel posts only after Hello" });
+    channel.send(FrameKind.Hello);
+    for (const command of ["increment", "increment", "get"]) channel.send(FrameKind.Post, command);
+    await until(() => frames.some((f) => f.kind === FrameKind.Message && f.payload === '{"count":2}'), "the count over the channel");
+    expect(frames.filter((f) => f.kind === FrameKind.Posted).map((f) => f.payload)).toEqual(["AccessDenied: the session channel posts only after Hello", "", "", ""]);
+    // The app-shell gone (its end closed): the session goes on; messages are held for no one.
+    channel.close();
+    await runtime.stop();
+    expect(await runtime.exitCode).toBe(1);
+  });
+
+  test("a --channel-fd that is not an open socket: the runtime refuses to start (exit 3) and says why", async () => {
+    const lines: string[] = [];
+    const devNull = openSync("/dev/null", "r");
+    const runtime = new RuntimeHandle({ appId: COUNTER, sessionId: 41n, supervisor: world.supervisor, env: world.env, channelFd: devNull, onLogLine: (line) => lines.push(line) });
+    closeFd(devNull);
+    expect(await runtime.exitCode).toBe(3);
+    expect(lines.join("\n")).toContain("--channel-fd 3 is not an open socket");
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createLogger } from "../common/log.ts";
 import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH, RuntimeSession, SessionRefusal } from "./session.ts";
 
-function makeSession() {
+function makeSession(uiEndKind: "bus" | "channel" = "bus") {
   const sent: [string, string][] = [];
   const states: string[] = [];
   let readies = 0;
@@ -14,6 +14,7 @@ function makeSession() {
     [],
     { message: (ui, payload) => sent.push([ui, payload]), ready: () => readies++, stateChanged: (s) => states.push(s) },
     createLogger("runtime", { sink: (l) => log.push(l), level: "debug" }),
+    uiEndKind,
   );
   return { session, sent, states, readies: () => readies, log };
 }
@@ -117,5 +118,43 @@ describe("RuntimeSession", () => {
     session.bindUi(":1.1", ":1.7");
     session.exited();
     expect(refusal(() => session.post(":1.7", "late")).errorName).toBe("NotRunning");
+  });
+
+  test("a session with a channel: no bus peer can be bound or post; the channel posts after Hello and gets held messages then", () => {
+    const { session, sent } = makeSession("channel");
+    const delivered: string[] = [];
+    expect(session.guestSend("early")).toEqual({ ok: true });
+    // The supervisor itself cannot route this session's messages onto the bus.
+    expect(refusal(() => session.bindUi(":1.1", ":1.7")).errorName).toBe("AccessDenied");
+    expect(refusal(() => session.post(":1.7", "x")).errorName).toBe("AccessDenied");
+    expect(refusal(() => session.postFromChannel("before hello")).errorName).toBe("AccessDenied");
+    session.attachChannel((payload) => delivered.push(payload));
+    expect(delivered).toEqual(["early"]);
+    session.postFromChannel("from the page");
+    expect(session.guestRecv()).toBe("from the page");
+    session.guestSend("to the page");
+    expect(delivered).toEqual(["early", "to the page"]);
+    expect(sent).toEqual([]); // nothing went to a bus output
+    // The app-shell gone: held again, bounded as always.
+    session.detachChannel();
+    for (let i = 0; i < MAX_HELD_OUTBOUND; i++) expect(session.guestSend(`h${i}`).ok).toBe(true);
+    expect(session.guestSend("one too many").ok).toBe(false);
+    expect(delivered).toHaveLength(2);
+  });
+
+  test("the channel's posts are refused like the bus's: full queue, oversized, after exit", () => {
+    const { session } = makeSession("channel");
+    session.attachChannel(() => {});
+    for (let i = 0; i < MAX_INBOUND; i++) session.postFromChannel(`p${i}`);
+    expect(refusal(() => session.postFromChannel("overflow")).errorName).toBe("QueueFull");
+    session.guestRecv();
+    expect(refusal(() => session.postFromChannel("x".repeat(MAX_PAYLOAD_LENGTH + 1))).errorName).toBe("InvalidArgs");
+    session.exited();
+    expect(refusal(() => session.postFromChannel("late")).errorName).toBe("NotRunning");
+  });
+
+  test("a bus session has no channel to attach", () => {
+    const { session } = makeSession("bus");
+    expect(() => session.attachChannel(() => {})).toThrow("not started with a session channel");
   });
 });

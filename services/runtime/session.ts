@@ -7,13 +7,20 @@
  *
  *   UI end ──Post──► inbound (≤ 64) ──ipc.recv()──► guest          (recv never blocks: none when empty)
  *                                   ──ipc.recv-wait(t)──► guest   (answers the moment a Post arrives, or none after t)
- *   guest ──ipc.send()──► Message signal, unicast to the UI end    (held, ≤ 256, until a UI end is bound)
+ *   guest ──ipc.send()──► the UI end                               (held, ≤ 256, while no UI end is attached)
  *
- * Peers are unique bus names, which the bus assigns and never reuses: the supervisor comes from the command
- * line, the UI end from the supervisor's BindUi. Nobody else can post to this session or see its messages.
+ * The UI end is one of two kinds, fixed when the session starts:
+ *   channel   a windowed session's weft-app-shell, on the session channel appd handed to both at spawn
+ *             (common/session-channel.ts): attached once it says Hello; its messages never cross the bus;
+ *   bus       a headless session's client (a tool, a test), a unique bus name the supervisor binds with BindUi:
+ *             Post is a method call, messages are Message signals unicast to it.
+ * The supervisor is a unique bus name from the command line. Bus names are assigned by the bus and never reused;
+ * the channel's other end is held only by the app-shell appd spawned. Nobody else can post to this session or see
+ * its messages.
  */
 
 import type { Logger } from "../common/log.ts";
+import { MAX_PAYLOAD_LENGTH } from "../common/session-channel.ts";
 
 export type SessionState = "starting" | "running" | "exited";
 
@@ -23,15 +30,21 @@ export const MAX_INBOUND = 64;
 export const MAX_HELD_OUTBOUND = 256;
 /** Longest `recv-wait` a guest may ask for; it calls again after a timeout. */
 export const MAX_RECV_WAIT_MS = 60_000;
-/** Largest IPC payload in either direction, in UTF-16 units. */
-export const MAX_PAYLOAD_LENGTH = 1024 * 1024;
+export { MAX_PAYLOAD_LENGTH };
 
 /** Where the session's effects go: D-Bus signals and properties in production, recorders in tests. */
 export interface SessionOutputs {
+  /** A guest message for a bus UI end (a unicast Message signal). */
   message(uiEnd: string, payload: string): void;
   ready(): void;
   stateChanged(state: SessionState): void;
 }
+
+/** Which kind of UI end the session has: fixed at start by the supervisor (a channel or not). */
+export type UiEndKind = "channel" | "bus";
+
+/** The attached UI end: a bus peer, or the channel with the function that sends it a message. */
+type UiEnd = { kind: "bus"; name: string } | { kind: "channel"; deliver: (payload: string) => void };
 
 /** A refusal of a peer's request; `name` becomes `org.weft.Runtime1.Error.<name>`. */
 export class SessionRefusal extends Error {
@@ -46,7 +59,7 @@ export class SessionRefusal extends Error {
 
 export class RuntimeSession {
   #state: SessionState = "starting";
-  #uiEnd: string | undefined;
+  #uiEnd: UiEnd | undefined;
   readonly #inbound: string[] = [];
   readonly #heldOutbound: string[] = [];
   /** The guest's pending `recv-wait`, if any (the guest is one thread: at most one). */
@@ -61,6 +74,7 @@ export class RuntimeSession {
     readonly grantedCapabilities: readonly string[],
     outputs: SessionOutputs,
     log: Logger,
+    readonly uiEndKind: UiEndKind = "bus",
   ) {
     this.#outputs = outputs;
     this.#log = log;
@@ -70,27 +84,61 @@ export class RuntimeSession {
     return this.#state;
   }
 
+  /** The bus UI end's unique name, when one is bound. */
   get uiEnd(): string | undefined {
-    return this.#uiEnd;
+    return this.#uiEnd?.kind === "bus" ? this.#uiEnd.name : undefined;
+  }
+
+  /** True while a UI end (of either kind) receives the guest's messages. */
+  get uiAttached(): boolean {
+    return this.#uiEnd !== undefined;
   }
 
   // --- requests from bus peers ------------------------------------------------------------------------
 
   bindUi(caller: string, uniqueName: string): void {
     this.#requireSupervisor(caller, "BindUi");
+    if (this.uiEndKind === "channel") {
+      throw new SessionRefusal("AccessDenied", "this session's UI end is its session channel; no bus peer can be bound");
+    }
     if (!/^:[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/.test(uniqueName) || uniqueName.length > 255) {
       throw new SessionRefusal("InvalidArgs", `${JSON.stringify(uniqueName)} is not a unique bus name like :1.42`);
     }
-    this.#uiEnd = uniqueName;
     this.#log.info("ui end bound", { ui: uniqueName });
-    for (const payload of this.#heldOutbound.splice(0)) this.#outputs.message(uniqueName, payload);
+    this.#attach({ kind: "bus", name: uniqueName });
   }
 
   post(caller: string, payload: string): void {
-    if (this.#uiEnd === undefined || caller !== this.#uiEnd) {
+    if (this.#uiEnd?.kind !== "bus" || caller !== this.#uiEnd.name) {
       this.#log.warn("post refused: caller is not the ui end", { caller });
       throw new SessionRefusal("AccessDenied", "only this session's UI end may post to it");
     }
+    this.#queue(payload);
+  }
+
+  // --- the session channel (a windowed session's app-shell) --------------------------------------------
+
+  /** The app-shell said Hello on the channel: it receives the guest's messages from now on, the held ones first. */
+  attachChannel(deliver: (payload: string) => void): void {
+    if (this.uiEndKind !== "channel") throw new Error("this session was not started with a session channel");
+    this.#log.info("ui end attached on the session channel", {});
+    this.#attach({ kind: "channel", deliver });
+  }
+
+  /** The channel closed (the app-shell is gone): messages are held again. */
+  detachChannel(): void {
+    if (this.#uiEnd?.kind !== "channel") return;
+    this.#uiEnd = undefined;
+    this.#log.info("the session channel closed", {});
+  }
+
+  /** A Post frame from the channel; refused like a bus Post, and before Hello. */
+  postFromChannel(payload: string): void {
+    if (this.#uiEnd?.kind !== "channel") throw new SessionRefusal("AccessDenied", "the session channel posts only after Hello");
+    this.#queue(payload);
+  }
+
+  #queue(payload: string): void {
     if (this.#state === "exited") throw new SessionRefusal("NotRunning", "the app has exited");
     if (payload.length > MAX_PAYLOAD_LENGTH) {
       throw new SessionRefusal("InvalidArgs", `a message may be at most ${MAX_PAYLOAD_LENGTH} characters`);
@@ -109,7 +157,7 @@ export class RuntimeSession {
 
   /** A peer left the bus: the UI end is unbound (messages are held again), nothing else changes. */
   peerLeft(uniqueName: string): void {
-    if (uniqueName === this.#uiEnd) {
+    if (this.#uiEnd?.kind === "bus" && uniqueName === this.#uiEnd.name) {
       this.#uiEnd = undefined;
       this.#log.info("ui end left the bus", { ui: uniqueName });
     }
@@ -127,7 +175,7 @@ export class RuntimeSession {
   guestSend(payload: string): { ok: true } | { ok: false; error: string } {
     if (payload.length > MAX_PAYLOAD_LENGTH) return { ok: false, error: `a message may be at most ${MAX_PAYLOAD_LENGTH} characters` };
     if (this.#uiEnd !== undefined) {
-      this.#outputs.message(this.#uiEnd, payload);
+      this.#deliver(this.#uiEnd, payload);
       return { ok: true };
     }
     if (this.#heldOutbound.length >= MAX_HELD_OUTBOUND) {
@@ -161,6 +209,16 @@ export class RuntimeSession {
   exited(): void {
     this.#setState("exited");
     this.#settleWaiter(undefined);
+  }
+
+  #attach(uiEnd: UiEnd): void {
+    this.#uiEnd = uiEnd;
+    for (const payload of this.#heldOutbound.splice(0)) this.#deliver(uiEnd, payload);
+  }
+
+  #deliver(uiEnd: UiEnd, payload: string): void {
+    if (uiEnd.kind === "bus") this.#outputs.message(uiEnd.name, payload);
+    else uiEnd.deliver(payload);
   }
 
   #wakeWaiter(): void {

@@ -192,6 +192,11 @@ export class UnixFdStream extends EventEmitter {
     return { data, fds };
   }
 
+  /** Every byte buffered now, or null when there is none (for framings other than D-Bus's, which read exact sizes). */
+  readAvailable(): Buffer | null {
+    return this.#bufferedBytes === 0 ? null : this.#take(this.#bufferedBytes);
+  }
+
   /** Stops reading and writing; the socket is closed once the reader thread has exited (see `closed`). */
   end(): void {
     if (this.#ended) return;
