@@ -15,6 +15,7 @@ import { APPD_INTERFACE, APPD_PATH, SESSION_INTERFACE } from "./interface.ts";
 import { LAST_SESSION_FILE } from "./last-session.ts";
 import { NotifyListener } from "./notify-listener.ts";
 import { AppdWorld, FakeSystemd, processAlive, type AppdProcess } from "./testing.ts";
+import { outOfMemoryReason } from "./session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";
 
 const COUNTER = "org.weft.demo.counter";
@@ -210,6 +211,31 @@ describe("weft-appd", () => {
     }
   });
 
+  test("a session the kernel killed for its memory (scope Result oom-kill) ends with that reason, and its failed scope is reset", async () => {
+    const systemd = await FakeSystemd.start(world.bus.address, { scopeResult: "oom-kill" });
+    try {
+      const [, path] = (await appd.client.callWith(LONG, "Launch", COUNTER, { headless: new Variant("b", true) })) as [bigint, string];
+      const session = sessionClient(world.supervisor, path);
+      const unit = (await session.get("UnitName")) as string;
+      expect(systemd.units[0]!.properties.OOMPolicy).toBe("kill");
+      expect(systemd.units[0]!.properties.CollectMode).toBe("inactive");
+      process.kill((await session.get("RuntimePid")) as number, "SIGKILL"); // what the kernel does to every process of the scope
+      let state = "";
+      for (const deadline = Date.now() + 20_000; state !== "stopped" && Date.now() < deadline; await Bun.sleep(20)) state = (await session.get("State")) as string;
+      expect(state).toBe("stopped");
+      expect(await session.get("ExitReason")).toBe(outOfMemoryReason(MEMORY_MAX_BYTES));
+      expect(await session.get("ExitReason")).toContain("ran out of memory: it reached its limit of 512 MiB");
+      expect(systemd.resets).toEqual([unit]);
+
+      // A session someone terminates keeps that reason, whatever its scope says.
+      const [id2, path2] = (await appd.client.callWith(LONG, "Launch", COUNTER, { headless: new Variant("b", true) })) as [bigint, string];
+      await appd.client.call("Terminate", id2);
+      expect(await sessionClient(world.supervisor, path2).get("ExitReason")).toMatch(/^terminated by :/);
+    } finally {
+      await systemd.close();
+    }
+  });
+
   test("a runtime that does not stop within the grace is killed, with its whole scope", async () => {
     const systemd = await FakeSystemd.start(world.bus.address);
     try {
@@ -230,7 +256,7 @@ describe("weft-appd", () => {
   });
 
   test("a scope systemd fails to start fails the launch (UnitFailed) and stops the runtime", async () => {
-    const systemd = await FakeSystemd.start(world.bus.address, "failed");
+    const systemd = await FakeSystemd.start(world.bus.address, { jobResult: "failed" });
     try {
       const error = await failure(appd.client.callWith(LONG, "Launch", COUNTER, {}));
       expect(isBusError(error, "org.weft.AppD1.Error.UnitFailed")).toBe(true);

@@ -46,8 +46,18 @@ export interface SessionObserver {
   propertiesChanged(session: Session, changed: Record<string, unknown>): void;
 }
 
-/** Kills what is left of a session once the grace is over (the scope, when there is one). */
-export type KillUnit = (unit: string, signal: number) => Promise<void>;
+/** What a session asks of the manager of its scope (systemd; units.ts). */
+export interface ScopeControl {
+  /** Kills what is left of the session once the grace is over. */
+  killUnit(unit: string, signal: number): Promise<void>;
+  /** How the scope ended, once inactive: "success", "oom-kill", … (undefined when it cannot be told). */
+  settle(unit: string): Promise<string | undefined>;
+}
+
+/** The reason of a session the kernel killed for going over its scope's MemoryMax (OOMPolicy=kill). */
+export function outOfMemoryReason(limitBytes: bigint): string {
+  return `the session ran out of memory: it reached its limit of ${limitBytes / 1024n / 1024n} MiB (MemoryMax), and the kernel killed its processes`;
+}
 
 export function microsecondsNow(): bigint {
   return BigInt(Date.now()) * 1000n;
@@ -82,8 +92,9 @@ export class Session {
     readonly headless: boolean,
     readonly grantedCapabilities: readonly string[],
     private readonly observer: SessionObserver,
-    private readonly killUnit: KillUnit,
+    private readonly scope: ScopeControl,
     log: Logger,
+    private readonly memoryLimitBytes = 0n,
   ) {
     this.path = `${SESSIONS_PATH}/${id}`;
     this.runtimeBusName = runtimeBusName(id);
@@ -120,7 +131,7 @@ export class Session {
       const reason = `the app's window is gone: ${describeAppShellExit(code, ui.process.signalCode)}`;
       this.#log.info("weft-app-shell exited", { code, signal: ui.process.signalCode ?? "" });
       if (code === 0 && ui.process.signalCode === null) await Bun.sleep(UI_ENDED_WAIT_MS);
-      if (this.#ending === undefined) void this.stop(reason);
+      this.#ending ??= this.#teardown(reason, true);
     });
   }
 
@@ -159,7 +170,7 @@ export class Session {
   }
 
 
-  async #teardown(reason: string): Promise<void> {
+  async #teardown(reason: string, endedByItself = false): Promise<void> {
     this.#setState("stopping", reason);
     const uiStopped = this.#stopUi();
     const runtime = this.#runtime;
@@ -176,7 +187,7 @@ export class Session {
       }
     }
     await uiStopped;
-    this.#finish(reason);
+    this.#finish(await this.#settleScope(reason, endedByItself));
   }
 
   /** SIGTERM to the app-shell (it stops its Chromium); after the grace, SIGKILL to it and everything below it. */
@@ -214,8 +225,23 @@ export class Session {
         this.#setState("stopping", reason); // the app-shell still has to go
         await this.#stopUi();
       }
-      this.#finish(reason);
+      this.#finish(await this.#settleScope(reason, true));
     })();
+  }
+
+  /**
+   * Waits for the session's scope to be over and reads how it ended. A session that ended by itself (its runtime
+   * or its window died) and whose scope systemd reports "oom-kill" ran out of memory: that is its reason then, not
+   * the kill that came of it. A stop someone asked for keeps its reason.
+   */
+  async #settleScope(reason: string, endedByItself: boolean): Promise<string> {
+    if (this.unitName === "") return reason;
+    const result = await this.scope.settle(this.unitName).catch(() => undefined);
+    if (result === "oom-kill") {
+      this.#log.warn("the kernel killed the session for going over its memory limit", { unit: this.unitName });
+      if (endedByItself) return outOfMemoryReason(this.memoryLimitBytes);
+    }
+    return reason;
   }
 
   #describeExit(code: number): string {
@@ -244,7 +270,7 @@ export class Session {
       }
     }
     if (this.unitName !== "") {
-      await this.killUnit(this.unitName, SIGKILL).catch((error) =>
+      await this.scope.killUnit(this.unitName, SIGKILL).catch((error) =>
         this.#log.warn("systemd could not kill the session's scope", { unit: this.unitName, error: String(error) }),
       );
     }

@@ -37,7 +37,7 @@ import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";
 import { Session, type SessionObserver } from "./session.ts";
-import { SystemdScopes, UnitError } from "./units.ts";
+import { MEMORY_MAX_BYTES, SystemdScopes, UnitError } from "./units.ts";
 
 const COMPOSITOR_NAME = "org.weft.Compositor1";
 /** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
@@ -123,8 +123,15 @@ export class Supervisor {
     this.#runtimeEnv = runtimeEnv;
   }
 
-  /** Listens for the runtimes' Exited signals (they say why a guest ended). */
+  /**
+   * Listens for the runtimes' Exited signals (they say why a guest ended), and resets the failed scopes an earlier
+   * appd left (it was killed before it could read how they ended).
+   */
   async start(): Promise<void> {
+    if (await this.#scopes.available()) {
+      const reset = await this.#scopes.resetLeftovers();
+      if (reset.length > 0) this.#log.info("reset the failed scopes of sessions an earlier appd left", { units: reset.join(" ") });
+    }
     await this.#bus.subscribeSignal({ interface: RUNTIME_INTERFACE, member: "Exited" }, (body, message) => {
       const [status, text] = body as [string, string];
       for (const session of this.sessions.values()) {
@@ -150,7 +157,7 @@ export class Supervisor {
     }
     const grantedCapabilities = await this.#verifiedGrants(appId);
     const id = await this.#allocateId();
-    const session = new Session(id, appId, options.headless, grantedCapabilities, this.#observer, (unit, signal) => this.#scopes.killUnit(unit, signal), this.#log);
+    const session = new Session(id, appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
     this.sessions.set(id, session);
     this.#observer.added(session);
     this.#observer.stateChanged(session, `launched by ${caller}`);

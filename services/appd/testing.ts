@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
-import { connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { busError, connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
@@ -171,6 +171,13 @@ const SYSTEMD_CONTRACT = `<node>
       <arg name="whom" type="s" direction="in"/>
       <arg name="signal" type="i" direction="in"/>
     </method>
+    <method name="GetUnit">
+      <arg name="name" type="s" direction="in"/>
+      <arg name="unit" type="o" direction="out"/>
+    </method>
+    <method name="ResetFailedUnit">
+      <arg name="name" type="s" direction="in"/>
+    </method>
     <signal name="JobRemoved">
       <arg name="id" type="u"/>
       <arg name="job" type="o"/>
@@ -187,26 +194,61 @@ export interface TransientUnitCall {
   aux: unknown[];
 }
 
-/** A stand-in for systemd's manager on a private bus: records StartTransientUnit and KillUnit calls. */
+const UNIT_CONTRACT = `<node>
+  <interface name="org.freedesktop.systemd1.Unit">
+    <property name="ActiveState" type="s" access="read"/>
+  </interface>
+</node>`;
+
+const SCOPE_CONTRACT = `<node>
+  <interface name="org.freedesktop.systemd1.Scope">
+    <property name="Result" type="s" access="read"/>
+  </interface>
+</node>`;
+
+export interface FakeSystemdOptions {
+  /** The JobRemoved result of every StartTransientUnit ("done": the scope exists). */
+  jobResult?: string;
+  /** How every scope ends, as its Result reads once the session is over ("success", "oom-kill"). */
+  scopeResult?: string;
+}
+
+/**
+ * A stand-in for systemd's manager on a private bus: records StartTransientUnit, KillUnit, AttachProcessesToUnit
+ * and ResetFailedUnit calls, and answers for each scope with a unit object whose ActiveState is already over
+ * (inactive, or failed when its Result is not "success").
+ */
 export class FakeSystemd {
   readonly units: TransientUnitCall[] = [];
   readonly kills: [string, string, number][] = [];
   readonly attached: [string, number[]][] = [];
+  readonly resets: string[] = [];
   #connection: BusConnection | undefined;
 
-  static async start(address: string, result = "done"): Promise<FakeSystemd> {
+  static async start(address: string, options: FakeSystemdOptions = {}): Promise<FakeSystemd> {
     const fake = new FakeSystemd();
     const connection = (fake.#connection = await connectBus({ address }));
+    const { jobResult = "done", scopeResult = "success" } = options;
     let jobs = 0;
+    const unitPath = (name: string) => `/org/freedesktop/systemd1/unit/${name.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`;
     const service = connection.exportService(SYSTEMD_CONTRACT, "/org/freedesktop/systemd1", {
       methods: {
         Subscribe: () => undefined,
         StartTransientUnit: ([name, mode, properties, aux]: [string, string, [string, { value: unknown }][], unknown[]]) => {
           fake.units.push({ name, mode, properties: Object.fromEntries(properties.map(([key, variant]) => [key, variant.value])), aux });
+          connection.exportService(UNIT_CONTRACT, unitPath(name), { properties: { ActiveState: { get: () => (scopeResult === "success" ? "inactive" : "failed") } } });
+          connection.exportService(SCOPE_CONTRACT, unitPath(name), { properties: { Result: { get: () => scopeResult } } });
           const id = ++jobs;
           const job = `/org/freedesktop/systemd1/job/${id}`;
-          setTimeout(() => service.emit("JobRemoved", id, job, name, result), 5); // after the reply, like systemd
+          setTimeout(() => service.emit("JobRemoved", id, job, name, jobResult), 5); // after the reply, like systemd
           return job;
+        },
+        GetUnit: ([name]: [string]) => {
+          if (!fake.units.some((unit) => unit.name === name)) throw busError("org.freedesktop.systemd1", "NoSuchUnit", `Unit ${name} not loaded.`);
+          return unitPath(name);
+        },
+        ResetFailedUnit: ([name]: [string]) => {
+          fake.resets.push(name);
         },
         AttachProcessesToUnit: ([name, , pids]: [string, string, number[]]) => {
           fake.attached.push([name, pids]);

@@ -18,6 +18,9 @@ describe("transient scopes", () => {
     expect(properties.PIDs).toEqual(["au", [4242]]);
     // systemd 252 refuses AttachProcessesToUnit into a scope that is not delegated (found in the VM).
     expect(properties.Delegate).toEqual(["b", true]);
+    // Over its memory the whole session goes, and its scope stays (failed, Result "oom-kill") until appd has read it.
+    expect(properties.OOMPolicy).toEqual(["s", "kill"]);
+    expect(properties.CollectMode).toEqual(["s", "inactive"]);
     expect(CPU_QUOTA_PER_SEC_USEC).toBe(2_000_000n);
     expect(MEMORY_MAX_BYTES).toBe(536_870_912n);
   });

@@ -8,6 +8,12 @@
  *   Subscribe()                                     (systemd sends JobRemoved only to subscribers)
  *   StartTransientUnit(name, "fail", properties, []) → job path
  *   JobRemoved(id, job, unit, result)               result "done" = the scope exists and holds the pid
+ *
+ * A session over its memory limit is killed whole by the kernel (OOMPolicy=kill sets the cgroup's
+ * memory.oom.group), and systemd records it as the scope's Result "oom-kill". A failed scope is kept until appd has
+ * read that (CollectMode=inactive) and then reset, so none lingers:
+ *
+ *   GetUnit(name) → unit path; its ActiveState, once inactive or failed; the Scope's Result; ResetFailedUnit(name)
  */
 
 import { Variant } from "dbus-next";
@@ -23,6 +29,11 @@ export const CPU_QUOTA_PER_SEC_USEC = 2_000_000n;
 /** MemoryMax=512M. */
 export const MEMORY_MAX_BYTES = 512n * 1024n * 1024n;
 const JOB_TIMEOUT_MS = 5_000;
+/** How long the end of a session waits for its scope to be inactive before reading how it ended. */
+const SETTLE_TIMEOUT_MS = 5_000;
+const PROPERTIES = "org.freedesktop.DBus.Properties";
+const UNIT = "org.freedesktop.systemd1.Unit";
+const SCOPE = "org.freedesktop.systemd1.Scope";
 
 /** The longest unit name systemd accepts (UNIT_NAME_MAX). */
 const UNIT_NAME_MAX = 255;
@@ -47,8 +58,11 @@ export function scopeProperties(appId: string, sessionId: bigint, pid: number): 
     ["PIDs", new Variant("au", [pid])],
     ["CPUQuotaPerSecUSec", new Variant("t", CPU_QUOTA_PER_SEC_USEC)],
     ["MemoryMax", new Variant("t", MEMORY_MAX_BYTES)],
-    // A failed scope is garbage-collected like an inactive one instead of lingering until reset-failed.
-    ["CollectMode", new Variant("s", "inactive-or-failed")],
+    // Over MemoryMax the kernel kills every process of the session, not one of them: a session without its
+    // page (or its runtime) is no session. systemd then records the scope's Result as "oom-kill".
+    ["OOMPolicy", new Variant("s", "kill")],
+    // Collected once inactive; a failed one stays until appd has read its Result and reset it (settle()).
+    ["CollectMode", new Variant("s", "inactive")],
     // The app-shell joins the scope later (AttachProcessesToUnit), and systemd moves processes only into
     // delegated units ("Process migration not available on non-delegated units"). The limits above still hold
     // for the whole scope; the user's processes could already write the cgroup files of their own subtree.
@@ -121,6 +135,61 @@ export class SystemdScopes {
     } catch (error) {
       throw new UnitError(`systemd would not move pid ${pid} into ${unit}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * How the session's scope ended, once it is inactive (waited for, up to 5 s): systemd's Result, "success" or
+   * "oom-kill" (the kernel killed the session for going over MemoryMax). A failed scope is reset here, so it does
+   * not linger. undefined when systemd cannot say (the unit is gone).
+   */
+  async settle(unit: string): Promise<string | undefined> {
+    const manager = { destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER };
+    let path: string;
+    try {
+      [path] = (await this.bus.call({ ...manager, member: "GetUnit", signature: "s", body: [unit] }, { timeoutMs: 2_000 })) as [string];
+    } catch {
+      return undefined;
+    }
+    const get = async (iface: string, property: string) =>
+      ((await this.bus.call({ destination: SYSTEMD_NAME, path, interface: PROPERTIES, member: "Get", signature: "ss", body: [iface, property] }, { timeoutMs: 2_000 })) as [{ value: unknown }])[0].value;
+    const ended = (state: unknown) => state === "inactive" || state === "failed";
+    const inactive = Promise.withResolvers<void>();
+    // Subscribed before the first read: a change between the read and the subscription is not missed.
+    const changes = await this.bus.subscribeSignal({ sender: SYSTEMD_NAME, path, interface: PROPERTIES, member: "PropertiesChanged" }, (body) => {
+      const [iface, changed] = body as [string, Record<string, { value: unknown }>];
+      if (iface === UNIT && ended(changed.ActiveState?.value)) inactive.resolve();
+    });
+    try {
+      if (!ended(await get(UNIT, "ActiveState"))) await Promise.race([inactive.promise, Bun.sleep(SETTLE_TIMEOUT_MS)]);
+      const [state, result] = [await get(UNIT, "ActiveState"), (await get(SCOPE, "Result")) as string];
+      if (state === "failed") await this.resetFailed(unit);
+      return result;
+    } catch {
+      return undefined;
+    } finally {
+      await changes.close();
+    }
+  }
+
+  async resetFailed(unit: string): Promise<void> {
+    await this.bus
+      .call({ destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER, member: "ResetFailedUnit", signature: "s", body: [unit] }, { timeoutMs: 2_000 })
+      .catch(() => undefined); // collected meanwhile
+  }
+
+  /** Resets the failed scopes of sessions an earlier appd could not settle (it was killed); returns their names. */
+  async resetLeftovers(): Promise<string[]> {
+    let units: [string, ...unknown[]][];
+    try {
+      [units] = (await this.bus.call(
+        { destination: SYSTEMD_NAME, path: SYSTEMD_PATH, interface: MANAGER, member: "ListUnitsByPatterns", signature: "asas", body: [["failed"], ["app-weft-*.scope"]] },
+        { timeoutMs: 5_000 },
+      )) as [[string, ...unknown[]][]];
+    } catch {
+      return [];
+    }
+    for (const [name] of units) await this.resetFailed(name);
+    return units.map(([name]) => name);
   }
 
   /** Sends `signal` to every process of the unit (teardown, after the grace). */
