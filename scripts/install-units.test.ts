@@ -3,22 +3,13 @@
  * `systemd-analyze verify --user` (unit syntax, dependencies, executables exist). The user manager itself does
  * not run here (PLATFORM-NOTES: never start systemd --user from the root cgroup); the VM runs the units.
  */
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDirs } from "../services/common/testing/scratch.ts";
 
 const SCRIPT = join(import.meta.dir, "install-units.sh");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function temp(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+const temp = scratchDirs();
 
 async function run(argv: string[], env: Record<string, string> = {}) {
   const child = Bun.spawn(argv, { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", ...env }, stdout: "pipe", stderr: "pipe" });

@@ -20,9 +20,13 @@ export interface BusctlResult {
   pid: number;
 }
 
-/** Runs `busctl --address=<address> <args…>` and returns its output; never throws on a non-zero exit. */
+/**
+ * Runs `busctl --address=<address> <args…>` (`busctl --user` when `address` is "user": the user's own bus) and
+ * returns its output; never throws on a non-zero exit.
+ */
 export async function busctl(address: string, args: string[], options: { timeoutMs?: number } = {}): Promise<BusctlResult> {
-  const child = Bun.spawn(["busctl", `--address=${address}`, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const bus = address === "user" ? "--user" : `--address=${address}`;
+  const child = Bun.spawn(["busctl", bus, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
@@ -30,6 +34,7 @@ export async function busctl(address: string, args: string[], options: { timeout
 }
 
 export interface IntrospectionCheck {
+  /** A D-Bus address, or "user" for the user's own bus (`busctl --user`). */
   address: string;
   /** Bus name of the service. */
   destination: string;
