@@ -18,6 +18,7 @@ const benches: Bench[] = [
   { name: "runtime", run: async () => (await import("../services/runtime/bench.ts")).benchRuntime() },
   { name: "compositor", run: async () => (await import("../services/compositor/bench.ts")).benchCompositor() },
   { name: "app-shell", run: async () => (await import("../services/app-shell/bench.ts")).benchAppShell() },
+  { name: "vm boot", run: async () => (await import("../vm/bench.ts")).benchVm() },
 ];
 
 const only = process.argv[2];
