@@ -6,7 +6,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { contractPath, isBusError, Variant, type ServiceClient } from "../common/bus/index.ts";
@@ -29,20 +30,56 @@ const LONG = { timeoutMs: 90_000 };
 /** The sandbox page fetches this fixed port (fixtures/apps/org.weft.test.sandbox/ui/probe.js). */
 // Below Linux's ephemeral range (32768-60999), so no outgoing connection of another test can hold it.
 const LOCAL_PORT = 24613;
+/** The UDP and TCP listeners the page's other transports aim at (WebRTC, WebSocket, WebTransport, …). */
+const TRANSPORT_PORT = 24614;
+/** Loopback and this machine's first other address (another loopback address when it has none). */
+const TARGET_HOSTS = ["127.0.0.1", otherLocalAddress()];
 
 let world: AppdWorld;
 let compositor: CompositorProcess;
 let appd: AppdProcess;
-let server: ReturnType<typeof Bun.serve>;
+const servers: { stop(): void }[] = [];
+/** Every request, connection and datagram any listener got: what the sandbox must keep at zero. */
 const serverHits: string[] = [];
 
+function otherLocalAddress(): string {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address !== undefined && !address.internal && address.family === "IPv4");
+  return external?.address ?? "127.0.0.2";
+}
+
+/** An HTTP server on LOCAL_PORT and raw TCP and UDP listeners on TRANSPORT_PORT, on every target address. */
+async function listenEverywhere(): Promise<void> {
+  for (const hostname of TARGET_HOSTS) {
+    const http = Bun.serve({ port: LOCAL_PORT, hostname, fetch: (request) => (serverHits.push(`http ${request.url}`), new Response("local")) });
+    servers.push({ stop: () => http.stop(true) });
+    const tcp = Bun.listen({
+      hostname,
+      port: TRANSPORT_PORT,
+      socket: {
+        open: (socket) => void serverHits.push(`tcp ${hostname}:${TRANSPORT_PORT} from ${socket.remoteAddress}`),
+        data: (_socket, data) => void serverHits.push(`tcp data ${data.subarray(0, 64).toString("latin1")}`),
+      },
+    });
+    servers.push({ stop: () => tcp.stop(true) });
+    const udp = await Bun.udpSocket({
+      hostname,
+      port: TRANSPORT_PORT,
+      socket: { data: (_socket, data, port, address) => void serverHits.push(`udp ${hostname}:${TRANSPORT_PORT} from ${address}:${port}: ${data.subarray(0, 64).toString("hex")}`) },
+    });
+    servers.push({ stop: () => udp.close() });
+  }
+}
+
 beforeAll(async () => {
-  server = Bun.serve({ port: LOCAL_PORT, hostname: "127.0.0.1", fetch: (request) => (serverHits.push(request.url), new Response("local")) });
+  await listenEverywhere();
   world = new AppdWorld();
   await world.start();
   await world.install(join(DEMO_DIST, COUNTER));
   const appsDir = join(world.root, "fixture-src");
   cpSync(join(import.meta.dir, "fixtures/apps", SANDBOX), join(appsDir, SANDBOX), { recursive: true });
+  writeFileSync(join(appsDir, SANDBOX, "ui/targets.js"), `window.weftProbeTargets = ${JSON.stringify({ hosts: TARGET_HOSTS, port: TRANSPORT_PORT })};\n`);
   const [built] = await buildApps({ appsDir, distDir: join(world.root, "fixture-dist"), keyFile: world.testKey.secretFile, log: () => {} });
   await world.install(built!.packageDir);
   compositor = await world.startCompositor();
@@ -52,7 +89,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await appd?.stop();
   await world?.close();
-  server?.stop(true);
+  for (const server of servers) server.stop();
 });
 
 function sessionClient(path: string): ServiceClient {
@@ -211,7 +248,7 @@ describe("the counter in its window", () => {
 });
 
 describe("the page's sandbox", () => {
-  test("the page reaches no local server, no other app, no network; its bridge is sealed and echoes odd payloads", async () => {
+  test("the page reaches no local server, no other app, no network, over no transport; its bridge is sealed and echoes odd payloads", async () => {
     // A same-user client watching everything on the bus (BecomeMonitor) while the page and the guest talk.
     // stdbuf: busctl writes a pipe in blocks, and SIGTERM would lose the last one.
     const monitor = Bun.spawn(["stdbuf", "-oL", "busctl", `--address=${world.bus.address}`, "monitor", "--json=short"], { stdout: "pipe", stderr: "pipe" });
@@ -229,6 +266,11 @@ describe("the page's sandbox", () => {
     await waitForText(id, "#bridge", "sealed");
     await waitForText(id, "#session", String(id));
     await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
+    const transports = "webrtc websocket webtransport eventsource beacon preconnect form";
+    await waitForText(id, "#transports", TARGET_HOSTS.map(() => transports).join(" "));
+    // ICE gathering, TURN allocation and connection attempts run on after the calls return: give them time to
+    // reach a listener (Chromium's STUN/TURN requests go out within a second when nothing stops them).
+    await Bun.sleep(5_000);
     expect(serverHits).toEqual([]);
 
     // The page ↔ guest messages went over the session channel: the monitor saw no Post, no Message, and the

@@ -18,7 +18,7 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { ChromiumProcess } from "../common/chromium/chromium.ts";
+import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
@@ -168,6 +168,9 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   }
   log.info("ui verified", { signer: ui.signerKey, files: ui.files.size });
 
+  // Before anything is asked of the compositor: a view is never started with a network (chromium.ts).
+  const noNetwork = noNetworkNamespaceProblem();
+  if (noNetwork !== null) throw new StartError(noNetwork);
   let waylandFd: number;
   try {
     [waylandFd] = (await bus.call({

@@ -4,6 +4,8 @@
  * the session's slot with the page's pixels in it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import { descendantsOf } from "../../appd/session.ts";
 import { createLogger } from "../log.ts";
 import { CompositorWorld } from "../../compositor/testing.ts";
 import { pixelAt } from "../../compositor/png.ts";
@@ -68,6 +70,20 @@ test("the page reaches nothing else: a local HTTP server sees no request, other 
   // An image element bypasses connect-src; it still goes through the Fetch domain, which blocks it.
   await evaluate(`new Promise((resolve) => { const i = new Image(); i.onload = i.onerror = () => resolve(0); i.src = "http://127.0.0.1:${port}/x.png"; })`);
   expect(hits).toBe(0);
+}, 60_000);
+
+test("the browser and every helper run in a network namespace of their own, with no interface up", async () => {
+  const browser = chromium.process.pid;
+  const family = [browser, ...descendantsOf(browser)];
+  expect(family.length).toBeGreaterThan(2); // the zygotes and the renderer, not only the browser
+  const ours = readlinkSync("/proc/self/ns/net");
+  const theirs = new Set(family.map((pid) => readlinkSync(`/proc/${pid}/ns/net`)));
+  expect(theirs.size).toBe(1);
+  expect(theirs.has(ours)).toBe(false);
+  // /proc/<pid>/net/dev lists the interfaces of the process's namespace: only lo, with nothing sent.
+  const interfaces = readFileSync(`/proc/${browser}/net/dev`, "utf8").split("\n").slice(2).filter((line) => line.includes(":"));
+  expect(interfaces.map((line) => line.split(":")[0]!.trim())).toEqual(["lo"]);
+  expect(readFileSync(`/proc/${browser}/net/route`, "utf8").trim().split("\n").length).toBe(1); // the header: no route
 }, 60_000);
 
 test("navigating away is undone", async () => {

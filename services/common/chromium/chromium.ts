@@ -4,9 +4,12 @@
  * `--remote-debugging-pipe` (cdp.ts), with a fresh profile directory that is removed when it ends.
  *
  * Network: a view never needs one. Every request of the page is answered by the caller through the Fetch domain
- * (origin.ts); as a second wall, Chromium resolves no host name (`--host-resolver-rules`) and sends everything
- * through a proxy that does not exist, loopback included (`<-loopback>`), so what the Fetch domain does not see
- * (a WebSocket, WebRTC) goes nowhere either.
+ * (origin.ts); Chromium resolves no host name (`--host-resolver-rules`), sends everything through a proxy that
+ * does not exist, loopback included (`<-loopback>`), and lets WebRTC use nothing but that proxy, so what the Fetch
+ * domain does not see (a WebSocket, WebRTC's STUN and TURN, QUIC) goes nowhere either. Below Chromium, the second
+ * wall: the browser and all its helpers run in a network namespace of their own with no interface but a loopback
+ * that is down (`unshare --net`, in a user namespace mapping only the user itself), so no socket of theirs reaches
+ * any address of this machine or beyond, whatever a page finds in Chromium.
  */
 
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
@@ -23,6 +26,25 @@ export const CHROMIUM = process.env.WEFT_CHROMIUM ?? "/usr/bin/chromium";
  * the browser closes). Bun.spawn has no hook to run prctl in the child itself.
  */
 const SETPRIV = "/usr/bin/setpriv";
+/** util-linux's unshare: a new user namespace mapping only the caller's own uid, and a network namespace in it. */
+const UNSHARE = "/usr/bin/unshare";
+const NO_NETWORK = [UNSHARE, "--map-current-user", "--net", "--"];
+
+let noNetworkProblem: string | null | undefined;
+
+/**
+ * Why a view cannot be started without a network (once per process: the kernel's answer does not change), or
+ * null when it can. A view is never started with one.
+ */
+export function noNetworkNamespaceProblem(): string | null {
+  if (noNetworkProblem !== undefined) return noNetworkProblem;
+  const probe = Bun.spawnSync([...NO_NETWORK, "true"], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  noNetworkProblem = probe.success
+    ? null
+    : `cannot give Chromium a network namespace of its own (${UNSHARE} --map-current-user --net: ${probe.stderr.toString().trim() || `exit ${probe.exitCode}`}): ` +
+      "WEFT needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; on Debian also kernel.unprivileged_userns_clone = 1) and util-linux's unshare";
+  return noNetworkProblem;
+}
 
 export interface ChromiumOptions {
   /** The Wayland connection (from Compositor1.OpenClient); passed to Chromium and closed here. */
@@ -66,6 +88,11 @@ export function chromiumArgs(profileDir: string, windowClass: string, extra: str
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
+    // WebRTC only through the (dead) proxy: no UDP of its own, no STUN or TURN to any address.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-quic",
+    "--dns-prefetch-disable",
     `--class=${windowClass}`,
     "--test-type",
     ...extra,
@@ -97,7 +124,13 @@ export class ChromiumProcess {
     });
   }
 
+  /** @throws Error when no network namespace can be made for it (noNetworkNamespaceProblem). */
   static start(options: ChromiumOptions): ChromiumProcess {
+    const problem = noNetworkNamespaceProblem();
+    if (problem !== null) {
+      closeFd(options.waylandFd);
+      throw new Error(problem);
+    }
     const parent = options.profileParent ?? process.env.XDG_RUNTIME_DIR ?? tmpdir();
     removeStaleProfiles(parent, options.name, options.log);
     const profileDir = mkdtempSync(join(parent, `weft-chromium-${options.name}-`));
@@ -107,7 +140,8 @@ export class ChromiumProcess {
     }
     // fd 3: DevTools commands in, fd 4: DevTools out, fd 5: the Wayland connection. Nothing else is inherited;
     // the bus address in particular stays with us.
-    const launcher = (options.dieWithParent ?? true) && existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--"] : [];
+    // setpriv first: the parent-death signal survives unshare's exec into a namespace its own user owns.
+    const launcher = [...((options.dieWithParent ?? true) && existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--"] : []), ...NO_NETWORK];
     const child = Bun.spawn([...launcher, CHROMIUM, ...chromiumArgs(profileDir, options.windowClass, options.extraArgs, options.appUrl)], {
       env: { ...env, WAYLAND_SOCKET: "5", WAYLAND_DISPLAY: "", DISPLAY: "" },
       stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", options.waylandFd],
