@@ -5,7 +5,7 @@
  *      │                                         │
  *      │   stop(reason): Terminate, appd stopping, 30 s without ready, a failed scope
  *      ├────────────────────────────────────────►├──► stopping ──(runtime's Stop, then SIGTERM;
- *      │                                         │                 2 s grace; SIGKILL every process)──► stopped
+ *      │                                         │                 5 s grace; SIGKILL every process)──► stopped
  *      └──(runtime exits by itself: refused package, crash, app exit)──────────────────────────────────► stopped
  *                                                          (via stopping while the app-shell is stopped)
  *
@@ -21,11 +21,15 @@ import { describeAppShellExit, type AppShellHandle } from "../app-shell/driver.t
 import type { Logger } from "../common/log.ts";
 import type { RuntimeHandle } from "../runtime/driver.ts";
 import { runtimeBusName } from "../runtime/interface.ts";
+import { GUEST_FINISH_GRACE_MS } from "../runtime/session.ts";
 
 export type SessionState = "starting" | "running" | "stopping" | "stopped";
 
-/** Time the runtime gets to end after Stop (or SIGTERM) before every process of the session is killed. */
-export const STOP_GRACE_MS = 2_000;
+/**
+ * Time the runtime gets to end after Stop (or SIGTERM) before every process of the session is killed: its guest's
+ * grace to finish the message it is handling (a save), and time to unwind and exit after that.
+ */
+export const STOP_GRACE_MS = GUEST_FINISH_GRACE_MS + 3_000;
 /** Time weft-app-shell gets to stop Chromium and end after SIGTERM before it and its Chromium are killed. */
 export const UI_STOP_GRACE_MS = 5_000;
 /**

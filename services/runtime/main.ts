@@ -25,7 +25,7 @@ import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
 import { BusOutputs, exportRuntime, runtimeBusName } from "./interface.ts";
 import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
-import { RuntimeSession, SessionRefusal } from "./session.ts";
+import { GUEST_FINISH_GRACE_MS, RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
 
 /** Linear memory a guest may grow to; the session's cgroup (MemoryMax=512M) bounds the whole process too. */
@@ -90,11 +90,15 @@ async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack
   if (args.channelFd !== undefined) serveChannel(args.channelFd, session, log, cleanup);
   let guest: Guest | undefined;
   let stopReason: string | undefined;
+  // A stop lets the guest finish the message it is handling (a save completes), within a grace, then interrupts it.
   const stop = (reason: string) => {
     if (stopReason !== undefined) return;
     stopReason = reason;
     log.info("stopping", { reason });
-    guest?.interrupt();
+    void session.stopping(GUEST_FINISH_GRACE_MS).then((how) => {
+      if (how === "grace passed") log.warn("the guest did not finish its message within the grace: interrupting it", { graceMs: GUEST_FINISH_GRACE_MS });
+      guest?.interrupt();
+    });
   };
 
   // Peers are tracked by unique name: when the supervisor leaves the session ends; when the UI end leaves its
@@ -128,7 +132,7 @@ async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack
   cleanup.defer(() => guest?.terminate());
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  if (stopReason !== undefined) guest.interrupt(); // a Stop that arrived while the guest was starting
+  if (stopReason !== undefined) guest.interrupt(); // a Stop that arrived while the guest was starting: it holds no message
 
   const exit = await guest.exited;
   output.flush();

@@ -158,3 +158,45 @@ describe("RuntimeSession", () => {
     expect(() => session.attachChannel(() => {})).toThrow("not started with a session channel");
   });
 });
+
+describe("stopping", () => {
+  function running() {
+    const made = makeSession();
+    made.session.guestReady();
+    made.session.bindUi(":1.1", ":1.7");
+    return made;
+  }
+
+  test("a guest between messages is ready to be interrupted at once", async () => {
+    const { session } = running();
+    void session.guestRecvWait(1_000);
+    expect(await session.stopping(5_000)).toBe("between messages");
+  });
+
+  test("a guest handling a message finishes it first: stopping resolves when it comes back, and it gets no more", async () => {
+    const { session } = running();
+    session.post(":1.7", "save:1");
+    session.post(":1.7", "save:2");
+    expect(await session.guestRecvWait(1_000)).toBe("save:1");
+    let settled = "";
+    const stopping = session.stopping(5_000).then((how) => (settled = how));
+    await Bun.sleep(20);
+    expect(settled).toBe(""); // still handling save:1
+    expect(session.guestRecv()).toBeUndefined(); // save:2 is not handed out while stopping
+    expect(await stopping).toBe("between messages");
+    let answered = false;
+    void session.guestRecvWait(10).then(() => (answered = true));
+    await Bun.sleep(50);
+    expect(answered).toBe(false); // a stopping guest waits to be interrupted, not in a loop of empty answers
+    session.exited();
+    await Bun.sleep(0);
+    expect(answered).toBe(true);
+  });
+
+  test("a guest that does not finish within the grace is interrupted anyway", async () => {
+    const { session } = running();
+    session.post(":1.7", "spin");
+    expect(session.guestRecv()).toBe("spin");
+    expect(await session.stopping(30)).toBe("grace passed");
+  });
+});

@@ -14,6 +14,10 @@
  *             (common/session-channel.ts): attached once it says Hello; its messages never cross the bus;
  *   bus       a headless session's client (a tool, a test), a unique bus name the supervisor binds with BindUi:
  *             Post is a method call, messages are Message signals unicast to it.
+ * Stopping: once the session is stopping, the guest is handed no further message; the one it is handling (taken
+ * by recv or recv-wait, not yet followed by its next recv or recv-wait) gets up to GUEST_FINISH_GRACE_MS to
+ * finish — a save in progress completes — before the owner of the guest interrupts it (main.ts).
+ *
  * The supervisor is a unique bus name from the command line. Bus names are assigned by the bus and never reused;
  * the channel's other end is held only by the app-shell appd spawned. Nobody else can post to this session or see
  * its messages.
@@ -31,6 +35,8 @@ export const MAX_HELD_OUTBOUND = 256;
 /** Longest `recv-wait` a guest may ask for; it calls again after a timeout. */
 export const MAX_RECV_WAIT_MS = 60_000;
 export { MAX_PAYLOAD_LENGTH };
+/** How long a stopping guest may go on with the message it is handling before it is interrupted. */
+export const GUEST_FINISH_GRACE_MS = 2_000;
 
 /** Where the session's effects go: D-Bus signals and properties in production, recorders in tests. */
 export interface SessionOutputs {
@@ -64,6 +70,11 @@ export class RuntimeSession {
   readonly #heldOutbound: string[] = [];
   /** The guest's pending `recv-wait`, if any (the guest is one thread: at most one). */
   #waiter: ((message: string | undefined) => void) | undefined;
+  /** Whether the guest took a message and has not yet come back for the next one. */
+  #handling = false;
+  #stopping = false;
+  /** Resolvers of finishedHandling(), called when the guest comes back for a message. */
+  #betweenMessages: (() => void)[] = [];
   readonly #outputs: SessionOutputs;
   readonly #log: Logger;
 
@@ -187,7 +198,10 @@ export class RuntimeSession {
 
   /** `ipc.recv`: the oldest unread message, or undefined; never waits (reference semantics). */
   guestRecv(): string | undefined {
-    return this.#inbound.shift();
+    this.#cameBack();
+    const message = this.#stopping ? undefined : this.#inbound.shift();
+    this.#handling = message !== undefined;
+    return message;
   }
 
   /**
@@ -195,20 +209,51 @@ export class RuntimeSession {
    * (capped at MAX_RECV_WAIT_MS). The guest's thread waits; this process's event loop does not.
    */
   guestRecvWait(timeoutMs: number): Promise<string | undefined> {
+    this.#cameBack();
+    if (this.#state === "exited") return Promise.resolve(undefined);
+    // A stopping guest waits here until it is interrupted: no new message, and no busy loop of empty answers.
+    if (this.#stopping) return new Promise((resolve) => (this.#waiter = resolve));
     const waiting = this.#inbound.shift();
-    if (waiting !== undefined || this.#state === "exited") return Promise.resolve(waiting);
+    if (waiting !== undefined) {
+      this.#handling = true;
+      return Promise.resolve(waiting);
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#settleWaiter(undefined), Math.min(Math.max(0, timeoutMs), MAX_RECV_WAIT_MS));
       this.#waiter = (message) => {
         clearTimeout(timer);
+        this.#handling = message !== undefined;
         resolve(message);
       };
+    });
+  }
+
+  /**
+   * The session is stopping: the guest gets no further message. Resolves once it has finished the one it is
+   * handling (at once when it handles none), or when `graceMs` has passed, saying which.
+   */
+  stopping(graceMs: number): Promise<"between messages" | "grace passed"> {
+    this.#stopping = true;
+    if (!this.#handling) return Promise.resolve("between messages");
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve("grace passed"), graceMs);
+      this.#betweenMessages.push(() => {
+        clearTimeout(timer);
+        resolve("between messages");
+      });
     });
   }
 
   exited(): void {
     this.#setState("exited");
     this.#settleWaiter(undefined);
+    this.#cameBack();
+  }
+
+  /** The guest asks for its next message (or has ended): the previous one is handled. */
+  #cameBack(): void {
+    this.#handling = false;
+    for (const resolve of this.#betweenMessages.splice(0)) resolve();
   }
 
   #attach(uiEnd: UiEnd): void {

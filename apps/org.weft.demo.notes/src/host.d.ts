@@ -34,6 +34,12 @@ declare module "wasi:filesystem/types@0.2.12" {
     /** Writes `buffer` at `offset`; returns how many bytes were written. */
     write(buffer: Uint8Array, offset: number): number;
     stat(): DescriptorStat;
+    /** Waits until the file's data is on the storage device. */
+    syncData(): void;
+    /** Renames `oldPath` in this directory to `newPath` in `newDescriptor`, replacing what is there at once. */
+    renameAt(oldPath: string, newDescriptor: Descriptor, newPath: string): void;
+    /** Removes the file at `path` in this directory. */
+    unlinkFileAt(path: string): void;
     [Symbol.dispose](): void;
   }
 }

@@ -9,6 +9,8 @@ import { decodeUtf8, encodeUtf8 } from "./utf8.ts";
 
 const DATA_DIRECTORY = "/data";
 const NOTES_FILE = "notes.txt";
+/** Where a save is written before it replaces the note (docs/app-developer.md, "Saving without losing data"). */
+const SAVING_FILE = ".notes.txt.saving";
 const READ_CHUNK_BYTES = 64 * 1024;
 
 /** Why a save failed, in words for the UI's status line. */
@@ -85,7 +87,11 @@ export function loadNotes(): string {
   }
 }
 
-/** Replaces the note with `text` (create or truncate, then write). @throws NotesFileError */
+/**
+ * Replaces the note with `text`, atomically: the text goes into a file of its own, reaches the disk, and only
+ * then is renamed over the note. The note is the old text or the new, never half of either, whenever the session
+ * is stopped or killed and even if the machine loses power. @throws NotesFileError
+ */
 export function saveNotes(text: string): void {
   const directory = findDataDirectory();
   if (directory === null) {
@@ -93,7 +99,7 @@ export function saveNotes(text: string): void {
   }
   let file: Descriptor;
   try {
-    file = directory.openAt({ symlinkFollow: true }, NOTES_FILE, { create: true, truncate: true }, { write: true });
+    file = directory.openAt({}, SAVING_FILE, { create: true, truncate: true }, { write: true });
   } catch (error) {
     throw new NotesFileError(describe(error));
   }
@@ -105,9 +111,25 @@ export function saveNotes(text: string): void {
       if (count <= 0) throw new Error("io");
       written += count;
     }
+    file.syncData();
   } catch (error) {
-    throw new NotesFileError(describe(error));
-  } finally {
     file[Symbol.dispose]();
+    removeQuietly(directory, SAVING_FILE);
+    throw new NotesFileError(describe(error));
+  }
+  file[Symbol.dispose]();
+  try {
+    directory.renameAt(SAVING_FILE, directory, NOTES_FILE);
+  } catch (error) {
+    removeQuietly(directory, SAVING_FILE);
+    throw new NotesFileError(describe(error));
+  }
+}
+
+function removeQuietly(directory: Descriptor, name: string): void {
+  try {
+    directory.unlinkFileAt(name);
+  } catch {
+    // already gone: nothing to clean up
   }
 }
