@@ -74,7 +74,9 @@ async function listenEverywhere(): Promise<void> {
 
 beforeAll(async () => {
   await listenEverywhere();
-  world = new AppdWorld();
+  // Monitoring allowed, as on an ordinary user bus, so the sandbox test can watch as a same-user monitor would
+  // (WEFT's own bus refuses monitors: services/common/bus/private-bus.ts).
+  world = new AppdWorld({ bus: { monitoring: "allowed" } });
   await world.start();
   await world.install(join(DEMO_DIST, COUNTER));
   const appsDir = join(world.root, "fixture-src");

@@ -23,8 +23,8 @@ const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
 export class AppdWorld extends RuntimeWorld {
   readonly runtimeDir = join(this.root, "run");
 
-  constructor() {
-    super();
+  constructor(options: ConstructorParameters<typeof RuntimeWorld>[0] = {}) {
+    super(options);
     mkdirSync(this.runtimeDir, { mode: 0o700 });
     this.env.XDG_RUNTIME_DIR = this.runtimeDir;
   }

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "../common/bus/testing.ts";
 import { generateKeyPair, readSecretKey } from "../common/keys.ts";
 import { signPackage } from "../common/signing.ts";
 import { installPackage } from "../common/store.ts";
@@ -36,7 +36,8 @@ export class RuntimeWorld {
   supervisor!: BusConnection;
   testKey!: { secret: Uint8Array; secretFile: string; pubFile: string };
 
-  constructor() {
+  /** `bus`: options of the world's private bus (a test that plays a monitor allows monitoring). */
+  constructor(private readonly options: { bus?: PrivateBusOptions } = {}) {
     mkdirSync(join(this.home, ".config/weft/trusted.d"), { recursive: true });
     this.env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -48,7 +49,7 @@ export class RuntimeWorld {
   }
 
   async start(): Promise<void> {
-    this.bus = await startPrivateBus();
+    this.bus = await startPrivateBus(this.options.bus);
     this.env.WEFT_BUS_ADDRESS = this.bus.address;
     try {
       this.supervisor = await connectBus({ address: this.bus.address });

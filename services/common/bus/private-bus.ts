@@ -1,9 +1,10 @@
 /**
  * A private `dbus-daemon`: for each test file, for the demo, and for `weft session`, which puts the whole mesh
  * on a bus of its own. Its policy lets every client own names and call every service (WEFT's services check
- * their callers themselves), but not eavesdrop: unicast signals such as a session's IPC reach their
- * destination only. (Monitoring through BecomeMonitor stays possible for the daemon's own user, as on any bus:
- * processes of the same user are trusted alike; apps never get a bus connection.)
+ * their callers themselves), but not watch other clients' traffic: no eavesdropping (no rule allows it) and no
+ * monitoring (BecomeMonitor is denied to everyone, the daemon's own user and root included; dbus-daemon applies
+ * send rules to calls of its own driver), so a message reaches its destination only. A test that wants to show
+ * what a monitor would see asks for `monitoring: "allowed"`, the policy of an ordinary user bus.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,9 +25,11 @@ const STARTUP_TIMEOUT_MS = 10_000;
 export interface PrivateBusOptions {
   /** Listen on a socket file in the temp dir (default), or on an abstract socket named after it. */
   listen?: "path" | "abstract";
+  /** Whether clients may become monitors (BecomeMonitor); "denied" (default) for every bus WEFT runs on. */
+  monitoring?: "denied" | "allowed";
 }
 
-/** Starts a private `dbus-daemon` with an allow-all policy and EXTERNAL auth, listening in a temp dir. */
+/** Starts a private `dbus-daemon` (the policy above) with EXTERNAL auth, listening in a temp dir. */
 export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<PrivateBus> {
   const dir = mkdtempSync(join(tmpdir(), "weft-bus-"));
   const listen = options.listen === "abstract" ? `unix:abstract=${join(dir, "socket")}` : `unix:path=${join(dir, "socket")}`;
@@ -42,7 +45,8 @@ export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<
   <policy context="default">
     <allow send_destination="*"/>
     <allow receive_sender="*"/>
-    <allow own="*"/>
+    <allow own="*"/>${options.monitoring === "allowed" ? "" : `
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>`}
   </policy>
 </busconfig>
 `,
