@@ -135,17 +135,24 @@ describe("weft-appd", () => {
         [COUNTER, "running"],
         [COUNTER, "running"],
       ]);
-      await Promise.all([appd.client.call("Terminate", id1), appd.client.call("Terminate", id2)]);
+      // Terminate: only the session's launcher (or the shell). Neither appd's other clients nor the other
+      // session's launcher may end it, and it keeps running.
+      const appdOf = (bus: BusConnection) => bus.client(contractPath(APPD_INTERFACE), APPD_INTERFACE);
+      await expectError(appd.client.call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "launched it");
+      await expectError(appdOf(second.bus).call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "close it from the taskbar");
+      expect(appd.logLines.filter((l) => l.msg === "Terminate refused").length).toBe(2);
+      expect(await sessionClient(world.supervisor, path1!).get("State")).toBe("running");
+      await Promise.all([appdOf(first.bus).call("Terminate", id1), appdOf(second.bus).call("Terminate", id2)]);
       for (const pid of pids) expect(processAlive(pid)).toBe(false);
       expect(await world.supervisor.nameHasOwner(session1.RuntimeBusName as string)).toBe(false);
       expect(await world.supervisor.nameHasOwner(session2.RuntimeBusName as string)).toBe(false);
       const after = await sessionClient(world.supervisor, path1!).getAll();
       expect(after.State).toBe("stopped");
-      expect(after.ExitReason).toBe(`terminated by ${world.supervisor.uniqueName}`);
+      expect(after.ExitReason).toBe(`terminated by its launcher ${first.bus.uniqueName}`);
       expect(after.StoppedAt as bigint).toBeGreaterThanOrEqual(after.StartedAt as bigint);
       await until(() => stateChanges.filter(([id]) => id === id1).length === 4, "four state changes");
       expect(stateChanges.filter(([id]) => id === id1).map(([, state]) => state)).toEqual(["starting", "running", "stopping", "stopped"]);
-      await appd.client.call("Terminate", id1); // already stopped: nothing to do
+      await appdOf(first.bus).call("Terminate", id1); // already stopped: nothing to do
     } finally {
       await first.bus.close();
       await second.bus.close();
@@ -174,6 +181,20 @@ describe("weft-appd", () => {
     await expectError(appd.client.call("Terminate", 18_446_744_073_709_551_615n), "org.weft.AppD1.Error.UnknownSession");
     expect(await listSessions()).toEqual(before);
     expect(appd.logLines.filter((l) => l.msg === "launching").length).toBe(2); // only the two counters above
+  });
+
+  test("the owner of org.weft.Shell1 may terminate a session it did not launch", async () => {
+    const [id, path] = (await appd.client.callWith(LONG, "Launch", COUNTER, headless)) as [bigint, string];
+    const shell = await connectBus({ address: world.bus.address });
+    try {
+      const terminate = () => shell.client(contractPath(APPD_INTERFACE), APPD_INTERFACE).callWith(LONG, "Terminate", id);
+      await expectError(terminate(), "org.weft.AppD1.Error.AccessDenied");
+      await shell.requestName("org.weft.Shell1");
+      await terminate();
+      expect(await sessionClient(world.supervisor, path).get("ExitReason")).toBe(`terminated from the shell (${shell.uniqueName})`);
+    } finally {
+      await shell.close();
+    }
   });
 
   test("a runtime that dies ends its session cleanly: stopped, with the reason", async () => {
@@ -230,7 +251,7 @@ describe("weft-appd", () => {
       // A session someone terminates keeps that reason, whatever its scope says.
       const [id2, path2] = (await appd.client.callWith(LONG, "Launch", COUNTER, { headless: new Variant("b", true) })) as [bigint, string];
       await appd.client.call("Terminate", id2);
-      expect(await sessionClient(world.supervisor, path2).get("ExitReason")).toMatch(/^terminated by :/);
+      expect(await sessionClient(world.supervisor, path2).get("ExitReason")).toMatch(/^terminated by its launcher :/);
     } finally {
       await systemd.close();
     }

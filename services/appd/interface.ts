@@ -8,6 +8,7 @@ import { busError, requireSameUid, contractPath, objectPathForName, type BusConn
 import { LaunchOptionsError, parseLaunchOptions } from "./options.ts";
 import type { Session } from "./session.ts";
 import { AppdError, type Supervisor } from "./supervisor.ts";
+import { SHELL_NAME } from "../shell/interface.ts";
 
 export const APPD_INTERFACE = "org.weft.AppD1";
 export const APPD_PATH = objectPathForName(APPD_INTERFACE);
@@ -83,7 +84,8 @@ export function exportAppd(bus: BusConnection, supervisor: Supervisor, objects: 
       Terminate: async ([sessionId]: [bigint], ctx) => {
         try {
           await requireSameUid(ctx, APPD_INTERFACE);
-          await supervisor.terminate(sessionId, `terminated by ${ctx.sender}`);
+          const shell = await bus.nameOwner(SHELL_NAME).catch(() => undefined);
+          await supervisor.terminate(sessionId, ctx.sender, { shell });
         } catch (error) {
           refused(error);
         }

@@ -71,6 +71,8 @@ export class Session {
   readonly path: string;
   readonly runtimeBusName: string;
   readonly startedAt = microsecondsNow();
+  /** The unique bus name that launched the session (appd's own relaunches name themselves: no client matches). */
+  launchedBy = "";
   state: SessionState = "starting";
   exitReason = "";
   stoppedAt = 0n;

@@ -158,6 +158,7 @@ export class Supervisor {
     const grantedCapabilities = await this.#verifiedGrants(appId);
     const id = await this.#allocateId();
     const session = new Session(id, appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
+    session.launchedBy = caller;
     this.sessions.set(id, session);
     this.#observer.added(session);
     this.#observer.stateChanged(session, `launched by ${caller}`);
@@ -327,10 +328,24 @@ export class Supervisor {
     throw new AppdError("StartFailed", "no free session id: too many runtime bus names are taken");
   }
 
-  async terminate(id: bigint, reason: string): Promise<void> {
+  /**
+   * Terminate from `caller` (a unique bus name): allowed for the client that launched the session and for the
+   * shell (`shell`: the owner of org.weft.Shell1 right now, if any). Anyone else could end a session they never
+   * saw, a user's unsaved work included.
+   */
+  async terminate(id: bigint, caller: string, who: { shell?: string }): Promise<void> {
     const session = this.sessions.get(id);
     if (session === undefined) throw new AppdError("UnknownSession", `there is no session ${id} (ListSessions shows the sessions there are)`);
-    await session.stop(reason);
+    const launcher = session.launchedBy === caller;
+    const shell = who.shell !== undefined && who.shell === caller;
+    if (!launcher && !shell) {
+      this.#log.warn("Terminate refused", { session: String(id), caller, launchedBy: session.launchedBy });
+      throw new AppdError(
+        "AccessDenied",
+        `session ${id} may be terminated only by the client that launched it and by the shell (org.weft.Shell1): close it from the taskbar`,
+      );
+    }
+    await session.stop(launcher ? `terminated by its launcher ${caller}` : `terminated from the shell (${caller})`);
   }
 
   async listInstalled(): Promise<[string, string, string][]> {

@@ -40,6 +40,7 @@ export const SELECT = {
   openLauncher: "#launcher:not([hidden])",
   tile: (appId: string) => `[data-app-id="${appId}"]`,
   sessionEntry: (id: bigint) => `[data-session-id="${id}"]`,
+  closeSession: (id: bigint) => `[data-session-id="${id}"] button.terminate`,
   increment: "#increment",
   count: "#count",
   editor: "#editor",
@@ -287,8 +288,11 @@ async function demoSteps(d: Demo): Promise<void> {
     return `saved to ${file}`;
   });
 
-  await d.step("terminate Notes", async () => {
-    await d.appd("Terminate", "t", [notes]);
+  await d.step("terminate Notes with its close button in the taskbar", async () => {
+    // As a user does: the shell terminates it (appd takes Terminate only from a session's launcher and the shell).
+    const shellWindow = await d.windowOf(0n, "shell");
+    const close = await d.until("Notes' close button", () => d.shellRect(SELECT.closeSession(notes)).then((r) => (r.width > 0 ? r : undefined)));
+    await d.click(shellWindow, close);
     await d.until("the notes session stopped", async () => ((await d.sessionState(notes)) === "stopped" || (await d.sessionState(notes)) === undefined ? true : undefined));
     await d.until("its window gone", async () => ((await d.windowOf(notes).catch(() => undefined)) === undefined ? true : undefined));
     return `session ${notes} stopped`;
