@@ -54,17 +54,25 @@ describe("a valid package", () => {
     expect(report.component?.exports).toEqual(["wasi:cli/run@0.2.0"]);
   });
 
-  test("modules and entries in subdirectories, and symlinks that stay inside, are fine", async () => {
+  test("modules and entries in subdirectories are fine", async () => {
     const dir = await pkg({ manifest: { runtime: { module: "bin/app.wasm" }, ui: { entry: "web/index.html" } }, component: null, files: { "web/index.html": null } });
-    await mkdir(join(dir, "build/out"), { recursive: true });
-    await writeFile(join(dir, "build/out/app.wasm"), await buildComponent());
     await mkdir(join(dir, "bin"));
-    await symlink("../build/out/app.wasm", join(dir, "bin/app.wasm"));
-    await mkdir(join(dir, "site"));
-    await writeFile(join(dir, "site/index.html"), "<p>hi</p>");
-    await symlink("site", join(dir, "web"));
+    await writeFile(join(dir, "bin/app.wasm"), await buildComponent());
+    await mkdir(join(dir, "web"));
+    await writeFile(join(dir, "web/index.html"), "<p>hi</p>");
     const report = await checkPackage(dir);
     expect(report.errors).toEqual([]);
+  });
+
+  test("a symlink anywhere in the package is refused, even one that stays inside: the rule sign and install apply", async () => {
+    const dir = await pkg();
+    await mkdir(join(dir, "ui"), { recursive: true });
+    await writeFile(join(dir, "ui/style.css"), "p {}");
+    await symlink("style.css", join(dir, "ui/alias.css"));
+    const report = await checkPackage(dir);
+    expect(report.errors).toEqual([
+      { field: "ui/alias.css", message: '"ui/alias.css" is a symlink: WEFT packages may not contain symlinks (copy the target into the package instead)' },
+    ]);
   });
 
   test("the package directory may itself be reached through a symlink", async () => {
@@ -149,12 +157,14 @@ describe("runtime.module and ui.entry on disk", () => {
     expect(errorFor(await checkPackage(dir), "ui.entry")).toContain("leads outside the package");
   });
 
-  test("a symlink that climbs up and back down into the package is fine", async () => {
+  test("a module reached through symlinks that stay inside resolves (only the walk's no-symlink rule refuses it)", async () => {
     const dir = await pkg({ component: null, files: { "lib/real.wasm": await buildComponent() } });
     await mkdir(join(dir, "a/b"), { recursive: true });
     await symlink("../../lib/real.wasm", join(dir, "a/b/link.wasm"));
     await symlink("a/b/link.wasm", join(dir, "app.wasm"));
-    expect((await checkPackage(dir)).errors).toEqual([]);
+    const { errors } = await checkPackage(dir);
+    expect(errors.length).toBe(1);
+    expect(errors[0]!.message).toContain("is a symlink: WEFT packages may not contain symlinks");
   });
 
   test.each([

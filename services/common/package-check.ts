@@ -5,7 +5,9 @@
  *   1. wapp.toml: present, ≤ 64 KiB, valid (manifest.ts);
  *   2. runtime.module and ui.entry: regular files inside the package, no symlink on the way leading out;
  *   3. the module: a component (not a core module), exporting wasi:cli/run@0.2.x;
- *   4. its imports: wasi:* and weft:app/* only, every gated weft:app interface covered by a declared capability.
+ *   4. its imports: wasi:* and weft:app/* only, every gated weft:app interface covered by a declared capability;
+ *   5. the tree as a whole, by the walker `sign` and `install` use (package-files.ts): no symlink, special file,
+ *      bad name, or tree too large or too deep anywhere, so a package `check` passes is one they accept.
  *
  * The file checks are check-time only. Whoever later opens these files (the runtime, the app shell) must open
  * them beneath the package root itself (openat2 RESOLVE_BENEATH), since the tree may change in between.
@@ -23,6 +25,7 @@ import {
   weftInterface,
 } from "./capabilities.ts";
 import { ComponentError, type ComponentInfo, inspectComponent, MAX_COMPONENT_BYTES, parseInterfaceName } from "./component.ts";
+import { PackageContentError, walkPackage } from "./package-files.ts";
 import {
   analyseManifest,
   type Diagnostic,
@@ -201,6 +204,12 @@ export async function checkPackage(dir: string): Promise<PackageCheckReport> {
 
   const analysis = await analyseManifestIn(root);
   const errors = [...analysis.errors];
+  try {
+    await walkPackage(root);
+  } catch (error) {
+    if (!(error instanceof PackageContentError)) throw error;
+    errors.push({ field: error.path === "" ? "package" : error.path, message: error.message });
+  }
   const warnings = [...analysis.warnings];
   const report: PackageCheckReport = { errors, warnings };
   if (analysis.manifest !== undefined) report.manifest = analysis.manifest;

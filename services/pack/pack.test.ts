@@ -125,6 +125,15 @@ describe("check", () => {
     expect(run.stderr).toContain("runtime.module");
   });
 
+  test("a symlink inside ui/ fails check, as it fails sign and install", async () => {
+    const dir = await signedPackage("check-ui-link", {}, false);
+    mkdirSync(join(dir, "ui"), { recursive: true });
+    symlinkSync("/etc/passwd", join(dir, "ui/passwd"));
+    const run = await world.pack(["check", dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('"ui/passwd" is a symlink');
+  });
+
   test("a path that is not a directory is rejected (1), not a crash", async () => {
     const run = await world.pack(["check", world.path("nope"), "--json"]);
     expect(run.code).toBe(1);
