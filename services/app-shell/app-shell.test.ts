@@ -114,7 +114,9 @@ async function text(id: bigint, selector: string): Promise<string> {
 async function waitForText(id: bigint, selector: string, expected: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   let last = "";
-  while ((last = await text(id, selector)) !== expected) {
+  // NotFound while the page is (re)loading: it comes back.
+  const current = () => text(id, selector).catch((error) => (isBusError(error, "org.weft.AppShell1.Error.NotFound") ? "(no such element yet)" : Promise.reject(error)));
+  while ((last = await current()) !== expected) {
     if (Date.now() > deadline) throw new Error(`${selector} shows ${JSON.stringify(last)}, not ${JSON.stringify(expected)}`);
     await Bun.sleep(50);
   }
@@ -285,11 +287,31 @@ describe("the page's sandbox", () => {
     expect(messages.filter((m) => m.type !== "method_return" && JSON.stringify(m).includes("quoted"))).toEqual([]);
 
     // Navigating away is undone: the page is loaded again on its origin and the server still sees nothing.
-    await waitForText(id, "#loads", "1");
+    const loads = Number(await text(id, "#loads"));
     await clickElement(id, "#leave");
-    await waitForText(id, "#loads", "2");
+    await waitForText(id, "#loads", String(loads + 1));
     await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
     expect(serverHits).toEqual([]);
+    await appd.client.callWith(LONG, "Terminate", id);
+  }, 120_000);
+});
+
+describe("a page that sends faster than its app takes", () => {
+  test("every message it sends comes back or is reported dropped to weftIpc.ondrop: none is lost silently", async () => {
+    const { id } = await launch(SANDBOX);
+    await waitForText(id, "#echo", 'echo:hello \u2028 "quoted" </script>');
+    await clickElement(id, "#flood");
+    let result = "";
+    const deadline = Date.now() + 60_000;
+    while (!(result = await text(id, "#flood-result")).includes("accounted for")) {
+      if (Date.now() > deadline) throw new Error(`the flood was not accounted for within 60 s: ${JSON.stringify(result)}`);
+      await Bun.sleep(200);
+    }
+    const [, echoed, dropped, notices] = /^5000 accounted for: (\d+) echoed, (\d+) dropped in (\d+) notices$/.exec(result)!.map(Number);
+    expect(echoed! + dropped!).toBe(5000);
+    expect(dropped).toBeGreaterThan(0); // 5000 at once cannot all be in flight
+    expect(notices).toBeGreaterThan(0);
+    expect(notices).toBeLessThan(dropped!); // counted into few notices, not one per message
     await appd.client.callWith(LONG, "Terminate", id);
   }, 120_000);
 });

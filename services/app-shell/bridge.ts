@@ -4,6 +4,9 @@
  *
  *   page  weftIpc.send(s) ──► binding (Runtime.addBinding) ──Runtime.bindingCalled──► app-shell ──Post──► runtime
  *   page  weftIpc.onmessage(s) ◄── delivery function ◄──Runtime.evaluate── app-shell ◄──Message── runtime
+ *   page  weftIpc.ondrop({dropped, reason}) ◄── drop function ◄──Runtime.evaluate── app-shell (messages of the
+ *         page that never reached the app: too many in flight, the app's queue full; counted, at most one
+ *         notice per DROP_NOTICE_MS)
  *
  * The page script (Page.addScriptToEvaluateOnNewDocument, before the first navigation) takes the binding
  * into its closure and deletes the global, defines `weftIpc` and `weftSessionId` as non-writable,
@@ -32,8 +35,11 @@ export interface BridgeOptions {
   onPageMessage: (payload: string) => void;
 }
 
-/** The script every document of the view runs first. `binding` and `deliver` are global names. */
-export function bridgeScript(binding: string, deliver: string, sessionId: bigint): string {
+/** How often, at most, the page is told that messages it sent were dropped (each notice carries the count). */
+export const DROP_NOTICE_MS = 100;
+
+/** The script every document of the view runs first. `binding`, `deliver` and `dropped` are global names. */
+export function bridgeScript(binding: string, deliver: string, sessionId: bigint, dropped: string): string {
   return `(() => {
   "use strict";
   const post = globalThis[${JSON.stringify(binding)}];
@@ -44,6 +50,7 @@ export function bridgeScript(binding: string, deliver: string, sessionId: bigint
   const HELD = ${MAX_HELD_FOR_PAGE};
   const held = [];
   let handler = null;
+  let dropHandler = null;
   const hand = (message) => {
     try {
       handler.call(bridge, message);
@@ -69,6 +76,13 @@ export function bridgeScript(binding: string, deliver: string, sessionId: bigint
       },
       enumerable: true,
     },
+    ondrop: {
+      get: () => dropHandler,
+      set: (value) => {
+        dropHandler = typeof value === "function" ? value : null;
+      },
+      enumerable: true,
+    },
   });
   Object.preventExtensions(bridge);
   Object.defineProperty(globalThis, "weftIpc", { value: bridge, enumerable: true });
@@ -78,6 +92,19 @@ export function bridgeScript(binding: string, deliver: string, sessionId: bigint
       if (handler !== null) hand(message);
       else if (held.length < HELD) held.push(message);
       else console.warn("weftIpc: a message was dropped; set weftIpc.onmessage to receive them");
+    },
+  });
+  Object.defineProperty(globalThis, ${JSON.stringify(dropped)}, {
+    value: (count, reason) => {
+      if (dropHandler === null) {
+        console.warn("weftIpc: " + count + " sent message(s) never reached the app: " + reason + "; set weftIpc.ondrop to know");
+        return;
+      }
+      try {
+        dropHandler.call(bridge, Object.freeze({ dropped: count, reason }));
+      } catch (error) {
+        console.error("weftIpc.ondrop threw", error);
+      }
     },
   });
 })();`;
@@ -93,6 +120,10 @@ export class Bridge {
   readonly #options: BridgeOptions;
   readonly #binding = `__weftIpc_${randomBytes(12).toString("hex")}`;
   readonly #deliver = `__weftDeliver_${randomBytes(12).toString("hex")}`;
+  readonly #droppedNotice = `__weftDropped_${randomBytes(12).toString("hex")}`;
+  /** Page messages dropped since the last notice, and why the last one was. */
+  #unreported = { count: 0, reason: "" };
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
   #mainFrameId = "";
   /** The main frame's page-world context on the view's origin, when there is one. */
   #pageContext: number | undefined;
@@ -127,7 +158,7 @@ export class Bridge {
     const { frameTree } = await cdp.send<{ frameTree: { frame: { id: string } } }>("Page.getFrameTree", {}, target);
     this.#mainFrameId = frameTree.frame.id;
     await cdp.send("Runtime.addBinding", { name: this.#binding }, target);
-    await cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: bridgeScript(this.#binding, this.#deliver, this.#options.sessionId) }, target);
+    await cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: bridgeScript(this.#binding, this.#deliver, this.#options.sessionId, this.#droppedNotice) }, target);
     await cdp.send("Runtime.enable", {}, target);
   }
 
@@ -152,6 +183,25 @@ export class Bridge {
     // A page sending garbage in a loop must not flood the log: the first 20, then every 1000th.
     this.#droppedLogged++;
     if (this.#droppedLogged <= 20 || this.#droppedLogged % 1000 === 0) this.#options.log.warn(`dropped ${what}`, { ...fields, dropped: this.#droppedLogged });
+  }
+
+  /**
+   * A message the page sent did not reach the app (`reason`): the page's `weftIpc.ondrop` hears of it, with the
+   * count, at most once per DROP_NOTICE_MS, so a page that floods is told without being flooded back.
+   */
+  pageMessageDropped(reason: string): void {
+    this.#unreported.count++;
+    this.#unreported.reason = reason;
+    this.#noticeTimer ??= setTimeout(() => {
+      this.#noticeTimer = undefined;
+      const { count, reason: last } = this.#unreported;
+      this.#unreported = { count: 0, reason: "" };
+      if (this.#pageContext === undefined || count === 0) return; // the document that sent them is gone
+      const expression = `globalThis[${JSON.stringify(this.#droppedNotice)}](${count}, ${JSON.stringify(last)})`;
+      void this.#options.cdp.send("Runtime.evaluate", { expression, contextId: this.#pageContext, returnByValue: true }, this.#options.target).catch((error) =>
+        this.#options.log.warn("could not tell the page about dropped messages", { error: String(error).slice(0, 200) }),
+      );
+    }, DROP_NOTICE_MS);
   }
 
   /** Hands a runtime message to the page's `weftIpc.onmessage` (held while the page has no document). */

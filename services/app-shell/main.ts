@@ -61,6 +61,8 @@ class Outbox {
   constructor(
     private readonly channel: SessionChannel,
     private readonly log: Logger,
+    /** Tells the page a message of its own was dropped (Bridge.pageMessageDropped). */
+    private readonly onDropped: (why: string) => void = () => {},
   ) {}
 
   get bound(): boolean {
@@ -99,6 +101,7 @@ class Outbox {
 
   #drop(why: string): void {
     this.#dropped++;
+    this.onDropped(why);
     if (this.#dropped <= 20 || this.#dropped % 1000 === 0) this.log.warn("dropped a message from the page", { why, dropped: this.#dropped });
   }
 }
@@ -208,7 +211,8 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   await step(serveOrigin({ cdp: chromium.cdp, sessionId: target, origin, file: (path) => (serving ? ui.files.get(path) : undefined), entryUrl, log }));
 
   let state: AppShellState = "loading";
-  const outbox = new Outbox(channel, log);
+  // The outbox tells the page about its dropped messages through the bridge (called only once both exist).
+  const outbox = new Outbox(channel, log, (why) => bridge.pageMessageDropped(why));
   const bridge = new Bridge({ cdp: chromium.cdp, target, origin, sessionId: args.sessionId, log, onPageMessage: (payload) => outbox.send(payload) });
   await step(bridge.install());
   const uiKit = readUiKit(log);
