@@ -71,7 +71,7 @@ describe("weft:app/fetch", () => {
     const before = otherHits.length;
     const error = await refusedWith(performFetch(localhost(), { url: `http://127.0.0.1:${other.port}/x`, method: "GET", headers: [] }));
     expect(error.denied).toBe(true);
-    expect(error.message).toContain("net:fetch:127.0.0.1");
+    expect(error.message).toContain("needs a capability this app does not declare: net:fetch:*");
     expect(otherHits.length).toBe(before);
     expect((await refusedWith(get("/json", [requireCapability("net:fetch:example.com")]))).denied).toBe(true);
     expect((await refusedWith(get("/json", []))).denied).toBe(true);
@@ -101,6 +101,46 @@ describe("weft:app/fetch", () => {
     const any = [requireCapability("net:fetch:*")];
     for (const url of ["file:///etc/passwd", "ftp://localhost/", "data:text/plain,hi"]) {
       expect((await refusedWith(performFetch(any, { url, method: "GET", headers: [] }))).denied).toBe(true);
+    }
+  });
+});
+
+describe("one resolution per hop, and the connection goes where it was checked", () => {
+  test("a resolver that answers differently the second time (DNS rebinding) is asked once; Host is the allowed name", async () => {
+    // Two servers on one port: the address the check saw (127.0.0.1), and where a rebinding resolver would send
+    // a second lookup (127.0.0.2). net:fetch:* allows loopback, so only the pinning is under test here.
+    const seen: string[] = [];
+    const checked = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (seen.push(`checked ${req.headers.get("host")}`), new Response("checked")) });
+    const rebound = Bun.serve({ port: checked.port, hostname: "127.0.0.2", fetch: () => (seen.push("rebound"), new Response("rebound")) });
+    try {
+      let lookups = 0;
+      const rebinding = async () => [{ address: ++lookups === 1 ? "127.0.0.1" : "127.0.0.2", family: 4 }];
+      const url = `http://rebind.weft.test:${checked.port}/`;
+      const response = await performFetch([requireCapability("net:fetch:*")], { url, method: "GET", headers: [] }, rebinding);
+      expect(new TextDecoder().decode(response.body)).toBe("checked");
+      expect(lookups).toBe(1);
+      expect(seen).toEqual([`checked rebind.weft.test:${checked.port}`]);
+    } finally {
+      checked.stop(true);
+      rebound.stop(true);
+    }
+  });
+
+  test("a name with a private address among its answers is refused, even if the first is public", async () => {
+    const mixed = async () => [
+      { address: "192.0.2.10", family: 4 },
+      { address: "10.0.0.5", family: 4 },
+    ];
+    const error = await refusedWith(performFetch([requireCapability("net:fetch:mixed.weft.test")], { url: "http://mixed.weft.test/", method: "GET", headers: [] }, mixed));
+    expect(error.denied).toBe(true);
+    expect(error.message).toContain("10.0.0.5, a local or private address");
+  });
+
+  test("an IP address in the URL needs net:fetch:* (no capability names one)", async () => {
+    for (const url of ["http://192.0.2.10/", "http://10.1.2.3/", "http://[fd00::1]/", "http://2130706433/"]) {
+      const refused = await refusedWith(performFetch([requireCapability("net:fetch:example.com")], { url, method: "GET", headers: [] }));
+      expect(refused.denied).toBe(true);
+      expect(refused.message).toContain("needs a capability this app does not declare: net:fetch:*");
     }
   });
 });
