@@ -68,7 +68,9 @@ export class RuntimeHandle {
 
   /** Makes the supervisor's own connection the UI end; `onMessage` receives the guest's messages. */
   async bindSupervisorAsUi(onMessage: (payload: string) => void): Promise<void> {
-    await this.client.on("Message", (payload) => onMessage(payload as string));
+    const subscription = await this.client.on("Message", (payload) => onMessage(payload as string));
+    // The supervisor's connection outlives this runtime: its match rule and listener go when the runtime does.
+    void this.exitCode.then(() => subscription.close()).catch(() => {});
     await this.client.call("BindUi", this.options.supervisor.uniqueName);
   }
 
