@@ -20,6 +20,8 @@ const libc = dlopen("libc.so.6", {
   mkdirat: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   unlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 });
@@ -286,4 +288,31 @@ export function renameatIn(fromDirfd: number, from: string, toDirfd: number, to:
   if (libc.symbols.renameat2(fromDirfd, ptr(cstr(from)), toDirfd, ptr(cstr(to)), flags) !== 0) {
     fail("renameat2", label ?? `${from} -> ${to}`);
   }
+}
+
+const MFD_CLOEXEC = 0x1;
+const MFD_ALLOW_SEALING = 0x2;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+
+/** memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING): an anonymous file in memory. */
+export function memfdCreate(name: string): number {
+  const fd = libc.symbols.memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) fail("memfd_create", name);
+  return fd;
+}
+
+/** Adds `seals` to a memfd (fcntl F_ADD_SEALS). */
+export function addSeals(fd: number, seals: number): void {
+  if (libc.symbols.fcntl(fd, F_ADD_SEALS, seals) < 0) fail("fcntl F_ADD_SEALS");
+}
+
+/** The seals of `fd`, or undefined when it is not a file that takes seals (not a memfd). */
+export function getSeals(fd: number): number | undefined {
+  const seals = libc.symbols.fcntl(fd, F_GET_SEALS, 0);
+  return seals < 0 ? undefined : seals;
 }

@@ -17,6 +17,7 @@ export type PortalErrorName =
   | "NotEmpty"
   | "WrongType"
   | "InvalidGrant"
+  | "InvalidArgs"
   | "IoError";
 
 export class PortalError extends Error {

@@ -4,12 +4,15 @@
  * connections play strangers and another session's runtime.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError, type BusConnection } from "../common/bus/index.ts";
 import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
 import { createLogger } from "../common/log.ts";
+import { closeFd, makePipe } from "../common/bus/libc.ts";
+import { memfdCreate } from "../common/libc.ts";
+import { readSealedContent, sealedContent } from "../common/sealed-content.ts";
 import type { PortalError } from "./errors.ts";
 import { GrantTable } from "./grants.ts";
 import { exportFilePortal, FILE_PORTAL_INTERFACE, FILE_PORTAL_NAME, FILE_PORTAL_PATH } from "./interface.ts";
@@ -46,9 +49,25 @@ function call(from: BusConnection, member: string, signature: string, body: unkn
 const registerGrants = (from: BusConnection, session: bigint, roots: [string, string, boolean][]) =>
   call(from, "RegisterGrants", "ta(ssb)", [session, roots]);
 const revokeGrants = (from: BusConnection, session: bigint) => call(from, "RevokeGrants", "t", [session]);
-const read = async (from: BusConnection, session: bigint, path: string) => (await call(from, "Read", "ts", [session, path]))[0] as Buffer;
-const write = (from: BusConnection, session: bigint, path: string, data: string | Buffer) =>
-  call(from, "Write", "tsay", [session, path, Buffer.from(data)]);
+/** Read's content, taken out of the sealed memfd it comes in. */
+async function read(from: BusConnection, session: bigint, path: string): Promise<Buffer> {
+  const [fd] = (await call(from, "Read", "ts", [session, path])) as [number];
+  try {
+    return Buffer.from(readSealedContent(fd, 1 << 30));
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Write, with the content in a sealed memfd as the runtime sends it. */
+async function write(from: BusConnection, session: bigint, path: string, data: string | Buffer): Promise<unknown[]> {
+  const fd = sealedContent("test-write", Buffer.from(data));
+  try {
+    return await call(from, "Write", "tsh", [session, path, fd]);
+  } finally {
+    closeFd(fd);
+  }
+}
 const list = async (from: BusConnection, session: bigint, path: string) => (await call(from, "List", "ts", [session, path]))[0];
 const stat = async (from: BusConnection, session: bigint, path: string) => (await call(from, "Stat", "ts", [session, path]))[0];
 const remove = (from: BusConnection, session: bigint, path: string) => call(from, "Remove", "ts", [session, path]);
@@ -76,7 +95,8 @@ async function failureMessage(pending: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  bus = await startPrivateBus();
+  // Monitoring allowed, as on a user's own bus, so a test can show what a monitor does (not) see.
+  bus = await startPrivateBus({ monitoring: "allowed" });
   portalBus = await connect();
   owners = await NameOwners.watch(portalBus);
   grants = new GrantTable();
@@ -261,6 +281,40 @@ describe("operations", () => {
     expect(await failureMessage(read(runtime, 7n, "/xdg/documents/bigger"))).toBe(
       `${ERROR("TooLarge")}: /xdg/documents/bigger: ${MAX_TEST_FILE + 1} bytes is more than the portal's limit of ${MAX_TEST_FILE} bytes`,
     );
+  });
+
+  test("Write's content must be a sealed memfd: a pipe, an unsealed memfd or a file is InvalidArgs, and nothing is written", async () => {
+    const [readEnd, writeEnd] = makePipe();
+    const unsealed = memfdCreate("unsealed");
+    const file = openSync(join(dir, "secret"), "r");
+    try {
+      for (const fd of [readEnd, unsealed, file]) {
+        const message = await failureMessage(call(runtime, "Write", "tsh", [7n, "/xdg/documents/new.txt", fd]));
+        expect(message).toStartWith(`${ERROR("InvalidArgs")}: Write of "/xdg/documents/new.txt": the content must come as a memfd sealed`);
+      }
+      expect(existsSync(join(documents, "new.txt"))).toBe(false);
+    } finally {
+      for (const fd of [readEnd, writeEnd, unsealed, file]) closeFd(fd);
+    }
+  });
+
+  test("file contents never travel in a bus message: a monitor of the bus sees fds, not the bytes", async () => {
+    const monitor = Bun.spawn(["stdbuf", "-oL", "busctl", `--address=${bus.address}`, "monitor", "--json=short"], { stdout: "pipe", stderr: "pipe" });
+    const seen = new Response(monitor.stdout).text();
+    await Bun.sleep(500);
+    await write(runtime, 7n, "/xdg/documents/diary.txt", "weft-secret-diary-entry");
+    expect((await read(runtime, 7n, "/xdg/documents/diary.txt")).toString()).toBe("weft-secret-diary-entry");
+    expect((await read(runtime, 7n, "/xdg/documents/notes/todo.txt")).toString()).toBe("buy milk");
+    await Bun.sleep(300);
+    monitor.kill("SIGTERM");
+    const watched = await seen;
+    expect(watched).toContain('"member":"Write"'); // the monitor did see the calls
+    expect(watched).toContain('"member":"Read"');
+    // Neither as text nor as the byte array an `ay` argument would show (JSON numbers).
+    for (const secret of ["weft-secret-diary-entry", "buy milk"]) {
+      expect(watched).not.toContain(secret);
+      expect(watched.replace(/\s/g, "")).not.toContain([...Buffer.from(secret)].join(","));
+    }
   });
 
   test("every access and every refusal is logged with session, op and path", async () => {

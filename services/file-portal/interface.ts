@@ -5,6 +5,7 @@
  */
 
 import { busError, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
 import { PortalError } from "./errors.ts";
 import type { FilePortal } from "./portal.ts";
 
@@ -30,8 +31,11 @@ export function exportFilePortal(bus: BusConnection, portal: FilePortal): Export
       methods: {
         RegisterGrants: ([sessionId, roots]: [bigint, unknown], ctx) => answer(() => portal.registerGrants(ctx.sender, sessionId, roots)),
         RevokeGrants: ([sessionId]: [bigint], ctx) => answer(() => portal.revokeGrants(ctx.sender, sessionId)),
-        Read: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.read(ctx.sender, sessionId, path)),
-        Write: ([sessionId, path, data]: [bigint, string, Buffer], ctx) => answer(() => portal.write(ctx.sender, sessionId, path, data)),
+        // Contents travel in sealed memfds, never in the message (common/sealed-content.ts).
+        Read: ([sessionId, path]: [bigint, string], ctx) =>
+          answer(async () => ctx.closeAfterReply(sealedContent("weft-portal-read", await portal.read(ctx.sender, sessionId, path)))),
+        Write: ([sessionId, path, content]: [bigint, string, number], ctx) =>
+          answer(() => portal.write(ctx.sender, sessionId, path, takeContent(content, path, portal.limits.maxFileBytes))),
         List: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.list(ctx.sender, sessionId, path)),
         Stat: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.stat(ctx.sender, sessionId, path)),
         Remove: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.remove(ctx.sender, sessionId, path)),
@@ -41,8 +45,15 @@ export function exportFilePortal(bus: BusConnection, portal: FilePortal): Export
         MaxFileSize: { get: () => BigInt(portal.limits.maxFileBytes) },
       },
     },
-    // Write's data may be up to the file limit; anything above it (up to the bus's own message limit) still
-    // reaches the handler, so the caller gets TooLarge rather than the kit's LimitsExceeded.
-    { maxStringLength: 2 * portal.limits.maxFileBytes },
   );
+}
+
+/** Write's content, read from its sealed memfd; the refusals are the portal's own errors. */
+function takeContent(fd: number, path: string, maxBytes: number): Uint8Array {
+  try {
+    return readSealedContent(fd, maxBytes);
+  } catch (error) {
+    if (!(error instanceof SealedContentError)) throw error;
+    throw new PortalError(error.reason === "too-large" ? "TooLarge" : "InvalidArgs", `Write of ${JSON.stringify(path).slice(0, 300)}: ${error.message} (MaxFileSize)`);
+  }
 }

@@ -7,6 +7,8 @@
  */
 
 import type { BusConnection } from "../common/bus/index.ts";
+import { closeFd } from "../common/bus/libc.ts";
+import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
 import { allowsCall, capabilitiesCovering, type Capability } from "../common/capabilities.ts";
 import type { Logger } from "../common/log.ts";
 import { clipboardRead, clipboardWrite } from "./clipboard.ts";
@@ -49,6 +51,8 @@ const str = (value: WitValue | undefined): string => {
 };
 
 /** Notification fields go to another process's renderer: bound them, and allow icon names, never paths. */
+/** The most a file the portal hands over may hold: more than a guest's whole linear memory (256 MiB) is useless. */
+const MAX_PORTAL_CONTENT_BYTES = 256 * 1024 * 1024;
 const MAX_TITLE = 256;
 const MAX_BODY = 4096;
 const ICON_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -172,13 +176,28 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
   const kind = (type: unknown): WitValue => (type === "file" || type === "directory" ? type : "other");
   const define = (fn: string, impl: Impl): [string, Impl] => [fn, gated(context, "weft:app/files", fn, impl)];
   return Object.fromEntries([
+    // Contents cross the bus in sealed memfds, never in a message (common/sealed-content.ts).
     define("read", async ([path]) => {
       const answer = await portal("Read", "", str(path));
-      return [("error" in answer) ? err(answer.error) : ok(new Uint8Array(answer.ok[0] as Buffer))];
+      if ("error" in answer) return [err(answer.error)];
+      const fd = answer.ok[0] as number;
+      try {
+        return [ok(readSealedContent(fd, MAX_PORTAL_CONTENT_BYTES))];
+      } catch (error) {
+        if (!(error instanceof SealedContentError)) throw error;
+        return [err(`the file portal's answer was refused: ${error.message}`)];
+      } finally {
+        closeFd(fd);
+      }
     }),
     define("write", async ([path, data]) => {
-      const answer = await portal("Write", "ay", str(path), Buffer.from(data as Uint8Array));
-      return [("error" in answer) ? err(answer.error) : ok()];
+      const fd = sealedContent("weft-files-write", data as Uint8Array);
+      try {
+        const answer = await portal("Write", "h", str(path), fd);
+        return [("error" in answer) ? err(answer.error) : ok()];
+      } finally {
+        closeFd(fd);
+      }
     }),
     define("list-dir", async ([path]) => {
       const answer = await portal("List", "", str(path));
