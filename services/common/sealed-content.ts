@@ -60,3 +60,22 @@ export function readSealedContent(fd: number, maxBytes: number): Uint8Array {
   }
   return data.subarray(0, read);
 }
+
+/** readSealedContent, then closes `fd` whatever happened: for an fd received in a reply, which is the caller's. */
+export function takeSealedContent(fd: number, maxBytes: number): Uint8Array {
+  try {
+    return readSealedContent(fd, maxBytes);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Calls `send` with a sealed memfd holding `data` and closes it once `send` is done (the bus sends a copy). */
+export async function withSealedContent<T>(name: string, data: Uint8Array, send: (fd: number) => Promise<T>): Promise<T> {
+  const fd = sealedContent(name, data);
+  try {
+    return await send(fd);
+  } finally {
+    closeFd(fd);
+  }
+}

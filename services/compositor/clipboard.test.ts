@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorNames, isBusError } from "../common/bus/index.ts";
+import { closeFd, makePipe } from "../common/bus/libc.ts";
+import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { CLIPBOARD_MAX_BYTES } from "./clipboard.ts";
 import { COMPOSITOR_INTERFACE } from "./interface.ts";
 import { CompositorWorld, type SpawnedClient } from "./testing.ts";
@@ -22,8 +24,10 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-const get = async (mime = TEXT, primary = false) => Buffer.from(((await world.call(primary ? "PrimarySelectionGet" : "ClipboardGet", "s", [mime])) as [Uint8Array])[0]);
-const set = (data: string | Uint8Array, mime = TEXT, primary = false) => world.call(primary ? "PrimarySelectionSet" : "ClipboardSet", "ays", [Buffer.from(data), mime]);
+// The bytes travel in sealed memfds (common/sealed-content.ts).
+const get = async (mime = TEXT, primary = false) => Buffer.from(takeSealedContent(((await world.call(primary ? "PrimarySelectionGet" : "ClipboardGet", "s", [mime])) as [number])[0], 1 << 30));
+const set = (data: string | Uint8Array, mime = TEXT, primary = false) =>
+  withSealedContent("test-clipboard", Buffer.from(data), (fd) => world.call(primary ? "PrimarySelectionSet" : "ClipboardSet", "hs", [fd, mime]));
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -229,7 +233,7 @@ describe("hostile input", () => {
         expectError(await failure(world.call(member, "s", [mime])), "InvalidArgs", "not a mime type");
       }
       for (const member of ["ClipboardSet", "PrimarySelectionSet"]) {
-        expectError(await failure(world.call(member, "ays", [Buffer.from("x"), mime])), "InvalidArgs", "not a mime type");
+        expectError(await failure(withSealedContent("test", Buffer.from("x"), (fd) => world.call(member, "hs", [fd, mime]))), "InvalidArgs", "not a mime type");
       }
     }
   });
@@ -242,6 +246,15 @@ describe("hostile input", () => {
 
   test("wrong argument types are refused by the contract", async () => {
     expectError(await failure(world.call("ClipboardSet", "ss", ["text", TEXT])), ErrorNames.InvalidArgs);
+    expectError(await failure(world.call("ClipboardSet", "ays", [Buffer.from("bytes in the message"), TEXT])), ErrorNames.InvalidArgs);
+    // An fd that is not a sealed memfd (here a pipe nobody writes to) is refused at once, never read from.
+    const [readEnd, writeEnd] = makePipe();
+    try {
+      expectError(await failure(world.call("ClipboardSet", "hs", [readEnd, TEXT])), "InvalidArgs", "sealed");
+    } finally {
+      closeFd(readEnd);
+      closeFd(writeEnd);
+    }
     expectError(await failure(world.call("ClipboardGet", "u", [7])), ErrorNames.InvalidArgs);
     expect((await get()).toString()).toBe("before");
   });

@@ -7,18 +7,20 @@
  * that never writes, never closes, or writes forever costs one pipe for at most READ_TIMEOUT_MS, and the
  * compositor thread never waits on it.
  *
+ * The bytes cross the bus in sealed memfds (common/sealed-content.ts), never in a message: a monitor of the
+ * user's bus sees an fd, not what was copied.
+ *
  * Who may call: same uid only (the runtime, which gates apps with sys:clipboard:read / sys:clipboard:write; the
  * shell; tests). Wayland clients never reach this: between clients, only the keyboard-focused client is offered
  * the selection (wlroots), and only a client holding a recent input serial may set it.
  */
 
 import { busError, closeFd, requireSameUid, type CallContext, type MethodHandler } from "../common/bus/index.ts";
+import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
 import { CompositorError, type NativeCompositor } from "./native.ts";
 
 /** The most the compositor reads from, or accepts for, the clipboard (also the library's limit). */
 export const CLIPBOARD_MAX_BYTES = 16 * 1024 * 1024;
-/** The bus kit's per-argument limit for Compositor1: oversized ClipboardSet data reaches us, to be refused by name. */
-export const CLIPBOARD_MAX_ARGUMENT = 2 * CLIPBOARD_MAX_BYTES;
 /** How long a read may take from the ClipboardGet call to the owner's end of file. */
 export const READ_TIMEOUT_MS = 5_000;
 /** What "text" means to callers that do not care which text type the owner offers. */
@@ -130,10 +132,18 @@ export function clipboardMethods(compositor: NativeCompositor): Record<string, M
     await requireSameUid(ctx, COMPOSITOR_INTERFACE);
     const data = await clipboardGet(compositor, mime, primary);
     ctx.log.info("selection read", { primary, mime, bytes: data.length });
-    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return ctx.closeAfterReply(sealedContent("weft-clipboard", data));
   };
-  const set = (primary: boolean) => async ([data, mime]: [Uint8Array, string], ctx: CallContext) => {
+  const set = (primary: boolean) => async ([content, mime]: [number, string], ctx: CallContext) => {
     await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+    let data: Uint8Array;
+    try {
+      data = readSealedContent(content, CLIPBOARD_MAX_BYTES);
+    } catch (error) {
+      if (!(error instanceof SealedContentError)) throw error;
+      const name = error.reason === "too-large" ? "TooLarge" : "InvalidArgs";
+      throw busError(COMPOSITOR_INTERFACE, name, `${error.message} (the clipboard holds at most ${CLIPBOARD_MAX_BYTES} bytes)`);
+    }
     clipboardSet(compositor, data, mime, primary);
     ctx.log.info("selection set", { primary, mime, bytes: data.length });
   };

@@ -5,7 +5,7 @@
 
 import * as v from "valibot";
 import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
-import { CLIPBOARD_MAX_ARGUMENT, clipboardMethods } from "./clipboard.ts";
+import { clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
 import { CompositorError, type ClientRole, type NativeCompositor, type WindowInfo } from "./native.ts";
 import { encodePng } from "./png.ts";
@@ -91,7 +91,7 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
       // The clipboard: ClipboardGet/Set, PrimarySelectionGet/Set (clipboard.ts).
       ...clipboardMethods(compositor),
     },
-  }, { maxStringLength: CLIPBOARD_MAX_ARGUMENT }); // ClipboardSet's data: above the clipboard's limit, so the handler names it
+  });
 }
 
 /** Turns the compositor thread's events into Compositor1 signals on `service`. */

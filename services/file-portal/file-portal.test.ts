@@ -12,7 +12,7 @@ import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type Priva
 import { createLogger } from "../common/log.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
 import { memfdCreate } from "../common/libc.ts";
-import { readSealedContent, sealedContent } from "../common/sealed-content.ts";
+import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import type { PortalError } from "./errors.ts";
 import { GrantTable } from "./grants.ts";
 import { exportFilePortal, FILE_PORTAL_INTERFACE, FILE_PORTAL_NAME, FILE_PORTAL_PATH } from "./interface.ts";
@@ -52,22 +52,12 @@ const revokeGrants = (from: BusConnection, session: bigint) => call(from, "Revok
 /** Read's content, taken out of the sealed memfd it comes in. */
 async function read(from: BusConnection, session: bigint, path: string): Promise<Buffer> {
   const [fd] = (await call(from, "Read", "ts", [session, path])) as [number];
-  try {
-    return Buffer.from(readSealedContent(fd, 1 << 30));
-  } finally {
-    closeFd(fd);
-  }
+  return Buffer.from(takeSealedContent(fd, 1 << 30));
 }
 
 /** Write, with the content in a sealed memfd as the runtime sends it. */
-async function write(from: BusConnection, session: bigint, path: string, data: string | Buffer): Promise<unknown[]> {
-  const fd = sealedContent("test-write", Buffer.from(data));
-  try {
-    return await call(from, "Write", "tsh", [session, path, fd]);
-  } finally {
-    closeFd(fd);
-  }
-}
+const write = (from: BusConnection, session: bigint, path: string, data: string | Buffer) =>
+  withSealedContent("test-write", Buffer.from(data), (fd) => call(from, "Write", "tsh", [session, path, fd]));
 const list = async (from: BusConnection, session: bigint, path: string) => (await call(from, "List", "ts", [session, path]))[0];
 const stat = async (from: BusConnection, session: bigint, path: string) => (await call(from, "Stat", "ts", [session, path]))[0];
 const remove = (from: BusConnection, session: bigint, path: string) => call(from, "Remove", "ts", [session, path]);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
+import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { RuntimeWorld, until, type RuntimeProcess } from "./testing.ts";
 
 const FIXTURE = "org.weft.test.clipper";
@@ -80,6 +81,10 @@ async function stopCompositor(): Promise<void> {
 }
 
 const compositorCall = (member: string, signature: string, body: unknown[]) => world.supervisor.call({ ...COMPOSITOR, member, signature, body });
+/** The selection's bytes (ClipboardGet answers with a sealed memfd). */
+const clipboardGet = async () => Buffer.from(takeSealedContent(((await compositorCall("ClipboardGet", "s", [TEXT])) as [number])[0], 1 << 30));
+/** ClipboardSet with `data` in a sealed memfd. */
+const clipboardSet = (data: Uint8Array, mime = TEXT) => withSealedContent("test-clipboard", data, (fd) => compositorCall("ClipboardSet", "hs", [fd, mime]));
 
 /** Starts a Wayland client (wl-clipboard) as an application of its own session. */
 async function waylandClient(argv: string[]) {
@@ -141,26 +146,25 @@ describe("weft:app/clipboard", () => {
     expect((await ask("paste")).error).toBe("the clipboard is empty");
 
     expect(await ask("copy copied by a guest — ünïcødé ✓")).toEqual({ ok: "copied" });
-    const [data] = (await compositorCall("ClipboardGet", "s", [TEXT])) as [Uint8Array];
-    expect(Buffer.from(data).toString()).toBe("copied by a guest — ünïcødé ✓");
+    expect((await clipboardGet()).toString()).toBe("copied by a guest — ünïcødé ✓");
     expect(await wayland(["wl-paste", "--no-newline"])).toBe("copied by a guest — ünïcødé ✓");
 
-    await compositorCall("ClipboardSet", "ays", [Buffer.from("set on the bus"), TEXT]);
+    await clipboardSet(Buffer.from("set on the bus"));
     expect(await ask("paste")).toEqual({ ok: "set on the bus" });
 
     // wl-copy serves its copy until replaced; --foreground keeps it ours to stop.
     const owner = await waylandClient(["wl-copy", "--foreground", "copied by a Wayland app"]);
     try {
-      await untilAsync(async () => Buffer.from(((await compositorCall("ClipboardGet", "s", [TEXT]).catch(() => [""])) as [Uint8Array])[0]).toString() === "copied by a Wayland app", "wl-copy's copy");
+      await untilAsync(async () => (await clipboardGet().catch(() => "")).toString() === "copied by a Wayland app", "wl-copy's copy");
       expect(await ask("paste")).toEqual({ ok: "copied by a Wayland app" });
     } finally {
       owner.kill("SIGKILL");
       await owner.exited;
     }
 
-    await compositorCall("ClipboardSet", "ays", [Buffer.from([0x41, 0xff, 0x42]), TEXT]);
+    await clipboardSet(Buffer.from([0x41, 0xff, 0x42]));
     expect((await ask("paste")).error).toContain("not valid UTF-8");
-    await compositorCall("ClipboardSet", "ays", [Buffer.from("<b>x</b>"), "text/html"]);
+    await clipboardSet(Buffer.from("<b>x</b>"), "text/html");
     expect((await ask("paste")).error).toContain("holds no text");
 
     expect(await ask("copy ")).toEqual({ ok: "copied" });
@@ -172,7 +176,7 @@ describe("weft:app/clipboard", () => {
 
   test("without sys:clipboard:read the paste is denied (and logged); without sys:clipboard:write the copy is, and the clipboard keeps its contents", async () => {
     if (compositor === undefined) await startCompositor();
-    await compositorCall("ClipboardSet", "ays", [Buffer.from("secret on the clipboard"), TEXT]);
+    await clipboardSet(Buffer.from("secret on the clipboard"));
 
     const writer = await clipper(WRITER);
     const denied = await writer.ask("paste");

@@ -10,6 +10,7 @@
  */
 
 import { isBusError, type BusConnection } from "../common/bus/index.ts";
+import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import type { WitValue } from "./wasmtime/index.ts";
 
 const COMPOSITOR = { destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1" };
@@ -39,9 +40,11 @@ function explain(error: unknown): string {
 export async function clipboardRead(bus: BusConnection): Promise<WitValue> {
   let bytes: Uint8Array;
   try {
-    const [data] = await bus.call({ ...COMPOSITOR, member: "ClipboardGet", signature: "s", body: [TEXT] });
-    bytes = data as Uint8Array;
+    // The text comes in a sealed memfd (common/sealed-content.ts), never in the bus message.
+    const [fd] = (await bus.call({ ...COMPOSITOR, member: "ClipboardGet", signature: "s", body: [TEXT] })) as [number];
+    bytes = takeSealedContent(fd, MAX_BYTES);
   } catch (error) {
+    if (error instanceof SealedContentError) return err(`the clipboard's answer was refused: ${error.message}`);
     return err(explain(error));
   }
   try {
@@ -55,7 +58,7 @@ export async function clipboardWrite(bus: BusConnection, text: string): Promise<
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length > MAX_BYTES) return err(`the clipboard holds at most ${MAX_BYTES} bytes; this text is ${bytes.length}`);
   try {
-    await bus.call({ ...COMPOSITOR, member: "ClipboardSet", signature: "ays", body: [bytes, TEXT] });
+    await withSealedContent("weft-clipboard-write", bytes, (fd) => bus.call({ ...COMPOSITOR, member: "ClipboardSet", signature: "hs", body: [fd, TEXT] }));
     return ok();
   } catch (error) {
     return err(explain(error));

@@ -7,8 +7,7 @@
  */
 
 import type { BusConnection } from "../common/bus/index.ts";
-import { closeFd } from "../common/bus/libc.ts";
-import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
+import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { allowsCall, capabilitiesCovering, type Capability } from "../common/capabilities.ts";
 import type { Logger } from "../common/log.ts";
 import { clipboardRead, clipboardWrite } from "./clipboard.ts";
@@ -180,24 +179,16 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
     define("read", async ([path]) => {
       const answer = await portal("Read", "", str(path));
       if ("error" in answer) return [err(answer.error)];
-      const fd = answer.ok[0] as number;
       try {
-        return [ok(readSealedContent(fd, MAX_PORTAL_CONTENT_BYTES))];
+        return [ok(takeSealedContent(answer.ok[0] as number, MAX_PORTAL_CONTENT_BYTES))];
       } catch (error) {
         if (!(error instanceof SealedContentError)) throw error;
         return [err(`the file portal's answer was refused: ${error.message}`)];
-      } finally {
-        closeFd(fd);
       }
     }),
     define("write", async ([path, data]) => {
-      const fd = sealedContent("weft-files-write", data as Uint8Array);
-      try {
-        const answer = await portal("Write", "h", str(path), fd);
-        return [("error" in answer) ? err(answer.error) : ok()];
-      } finally {
-        closeFd(fd);
-      }
+      const answer = await withSealedContent("weft-files-write", data as Uint8Array, (fd) => portal("Write", "h", str(path), fd));
+      return [("error" in answer) ? err(answer.error) : ok()];
     }),
     define("list-dir", async ([path]) => {
       const answer = await portal("List", "", str(path));
