@@ -10,8 +10,8 @@
  * The bytes cross the bus in sealed memfds (common/sealed-content.ts), never in a message: a monitor of the
  * user's bus sees an fd, not what was copied.
  *
- * Who may call: same uid only (the runtime, which gates apps with sys:clipboard:read / sys:clipboard:write; the
- * shell; tests). Wayland clients never reach this: between clients, only the keyboard-focused client is offered
+ * Who may call: the shell and the runtimes (which gate apps with sys:clipboard:read / sys:clipboard:write), as
+ * interface.ts checks. Wayland clients never reach this: between clients, only the keyboard-focused client is offered
  * the selection (wlroots), and only a client holding a recent input serial may set it.
  */
 
@@ -126,16 +126,18 @@ export function clipboardSet(compositor: NativeCompositor, data: Uint8Array, mim
   }
 }
 
-/** The Compositor1 clipboard methods, each for callers with the compositor's own uid. */
-export function clipboardMethods(compositor: NativeCompositor): Record<string, MethodHandler> {
+/** The Compositor1 clipboard methods, for callers with the compositor's own uid that `allow` lets through. */
+export function clipboardMethods(compositor: NativeCompositor, allow: (ctx: CallContext) => Promise<void>): Record<string, MethodHandler> {
   const get = (primary: boolean) => async ([mime]: [string], ctx: CallContext) => {
     await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+    await allow(ctx);
     const data = await clipboardGet(compositor, mime, primary);
     ctx.log.info("selection read", { primary, mime, bytes: data.length });
     return ctx.closeAfterReply(sealedContent("weft-clipboard", data));
   };
   const set = (primary: boolean) => async ([content, mime]: [number, string], ctx: CallContext) => {
     await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+    await allow(ctx);
     let data: Uint8Array;
     try {
       data = readSealedContent(content, CLIPBOARD_MAX_BYTES);

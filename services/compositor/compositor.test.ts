@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeFd, contractPath, isBusError } from "../common/bus/index.ts";
+import { closeFd, connectBus, contractPath, isBusError } from "../common/bus/index.ts";
+import { withSealedContent } from "../common/sealed-content.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { NotifyListener } from "../appd/notify-listener.ts";
 import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
@@ -92,6 +93,28 @@ describe("org.weft.Compositor1", () => {
   test("a shell-role client sees the privileged global too", async () => {
     const globals = await waylandInfoGlobals(await openClient("shell", 1n));
     for (const name of [...EVERYONE, ...PRIVILEGED]) expect(globals).toContain(name);
+  });
+
+  test("a client that is not the shell gets no shell connection and no clipboard; a runtime gets the clipboard", async () => {
+    const stranger = await connectBus({ address: world.bus.address });
+    try {
+      const as = (member: string, signature: string, body: unknown[]) =>
+        stranger.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
+      const refusal = (pending: Promise<unknown>) => pending.then(() => "allowed", (e: Error) => (isBusError(e, `${COMPOSITOR_INTERFACE}.Error.AccessDenied`) ? e.message : `other: ${e.message}`));
+      expect(await refusal(as("OpenClient", "st", ["shell", 0n]))).toContain("the owner of org.weft.Shell1.Role");
+      for (const member of ["ClipboardGet", "PrimarySelectionGet"]) expect(await refusal(as(member, "s", ["text/plain"]))).toContain("runtimes");
+      expect(await refusal(withSealedContent("test", Buffer.from("x"), (fd) => as("ClipboardSet", "hs", [fd, "text/plain"])))).toContain("runtimes");
+      // An application connection stays open to any client of the user: it only puts a window in a session's slot.
+      const [fd] = (await as("OpenClient", "st", ["application", 5n])) as [number];
+      closeFd(fd);
+      // Headless is a test surface (TestInput is there too): screenshots are anyone's.
+      expect((await as("Screenshot", "s", [""]))[0]).toBeInstanceOf(Uint8Array);
+      // The owner of a runtime's name may use the clipboard, as the runtimes do for their apps.
+      await stranger.requestName("org.weft.Runtime1.S42");
+      expect(await refusal(withSealedContent("test", Buffer.from("from a runtime"), (fd) => as("ClipboardSet", "hs", [fd, "text/plain"])))).toBe("allowed");
+    } finally {
+      await stranger.close();
+    }
   });
 
   test("OpenClient with an unknown role fails with InvalidArgs", async () => {

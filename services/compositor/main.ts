@@ -40,11 +40,12 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   });
   const outputs = compositor.listOutputs();
 
-  const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor));
-  cleanup.defer(() => service.unexport());
-  // Synthetic input only where no human input exists, or when asked for (test-input.ts says why).
+  // Synthetic input only where no human input exists, or when asked for (test-input.ts says why); there, any
+  // client of the user may also take screenshots (interface.ts).
   const testInput = await startStep("cannot set up test input", () => exportTestInputIfAllowed(bus, compositor, log, process.env));
   if (testInput !== null) cleanup.defer(() => testInput.unexport());
+  const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor, { testSurface: testInput !== null }));
+  cleanup.defer(() => service.unexport());
   // Events become signals in order; the pipe ends when the compositor thread is gone (after close()).
   readEvents(compositor.takeEventFd(), (event) => emitCompositorEvent(service, event)).catch((error) =>
     log.error("reading compositor events failed", { error: String(error) }),

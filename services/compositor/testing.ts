@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH, parseWindowRows, type WindowRow } from "./interface.ts";
+import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH, parseWindowRows, SHELL_ROLE_NAME, type WindowRow } from "./interface.ts";
 
 export type { WindowRow } from "./interface.ts";
 import type { Pixels } from "./native.ts";
@@ -21,6 +21,9 @@ export interface CompositorWorldOptions {
   env?: Record<string, string>;
   /** A Wayland connection for a nested backend (WLR_BACKENDS=wayland): given to the service as fd 3, WAYLAND_SOCKET=3. */
   waylandSocket?: number;
+  /** Whether the test's connection plays the shell, owning org.weft.Shell1.Role (default true): shell connections,
+   *  screenshots and the clipboard are the shell's (interface.ts). */
+  asShell?: boolean;
 }
 
 
@@ -50,6 +53,7 @@ export class CompositorWorld {
     const runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
     try {
       client = await connectBus({ address: bus.address });
+      if (options.asShell ?? true) await client.requestName(SHELL_ROLE_NAME);
       service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
         env: {
           ...process.env,

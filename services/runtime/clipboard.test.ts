@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
+import { SHELL_ROLE_NAME } from "../compositor/interface.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { RuntimeWorld, until, type RuntimeProcess } from "./testing.ts";
 
@@ -56,8 +57,13 @@ afterAll(async () => {
   rmSync(runtimeDir, { recursive: true, force: true });
 });
 
-/** The real weft-compositor on the runtime world's bus, as `weft session` runs it. */
+/**
+ * The real weft-compositor on the runtime world's bus, as `weft session` runs it. The test's own connection,
+ * which reads and sets the clipboard beside the guest, plays the shell (the compositor's clipboard is the
+ * shell's and the runtimes').
+ */
 async function startCompositor(): Promise<void> {
+  if ((await world.supervisor.nameOwner(SHELL_ROLE_NAME)) === undefined) await world.supervisor.requestName(SHELL_ROLE_NAME);
   compositor = Bun.spawn([process.execPath, join(import.meta.dir, "../compositor/main.ts")], {
     env: { ...process.env, WEFT_BUS_ADDRESS: world.bus.address, WLR_BACKENDS: "headless", WLR_RENDERER: "pixman", XDG_RUNTIME_DIR: runtimeDir, WAYLAND_DISPLAY: "", DISPLAY: "" },
     stdin: "ignore",

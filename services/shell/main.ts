@@ -25,6 +25,7 @@ import { connectBus, contractPath } from "../common/bus/index.ts";
 import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
 import { COMPOSITOR_NAME, Desktop } from "./desktop.ts";
+import { SHELL_ROLE_NAME } from "../compositor/interface.ts";
 import { exportShell, inspectionEnabled, SHELL_NAME } from "./interface.ts";
 import { NOTIFICATIONS_NAME, NotificationCenter } from "./notifications.ts";
 import { ShellPage } from "./page.ts";
@@ -51,6 +52,10 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
     onClose: (id) => desktop?.notificationClosed(id),
   });
 
+  // The handshake with the compositor: it gives shell connections, screenshots and the clipboard only to the owner
+  // of the shell's role name, so the shell takes that first; org.weft.Shell1 still means "ready", at the end.
+  await startStep(`cannot own ${SHELL_ROLE_NAME} (is another weft-shell running?)`, () => bus.requestName(SHELL_ROLE_NAME));
+  cleanup.defer(() => bus.releaseName(SHELL_ROLE_NAME).catch(() => {}));
   const pageFd = await startStep("cannot get a shell connection from the compositor (is weft-compositor running?)", openShellConnection);
   const page = await startStep("cannot show the system UI in Chromium", () =>
     ShellPage.start({ waylandFd: pageFd, log, onMessage: (payload) => desktop?.handlePageMessage(payload) }),
