@@ -58,9 +58,12 @@ async function round(world: RuntimeWorld, ending: Ending, size: number, index: n
     const replies = await runtime.bindUi();
     const [a, b] = texts(size, index);
     await runtime.post(`save:${a}`);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     while (replies.length === 0) {
-      if (Date.now() > deadline) throw new Error("the first save was not answered within 30 s");
+      if (Date.now() > deadline) {
+        const log = runtime.logLines.slice(-8).map((line) => JSON.stringify(line)).join("\n");
+        throw new Error(`round ${index}: the first save was not answered within 60 s (runtime ${runtime.process.exitCode === null ? "running" : `exited ${runtime.process.exitCode}`}); its last log lines:\n${log}`);
+      }
       await Bun.sleep(2);
     }
     const burst = Array.from({ length: SAVES_PER_ROUND }, (_, i) => (i % 2 === 0 ? b : a));
