@@ -38,10 +38,13 @@ afterAll(async () => {
   for (const world of worlds ?? []) await world.close();
 });
 
-/** Two notes of `size` characters that differ from the first one on (a cut file can equal neither). */
+/**
+ * Two notes of `size` characters that differ from the first one on (a cut file can equal neither). Each ends in
+ * a full stop: the notes app trims what it is sent, so a note ending in a space would come back shorter.
+ */
 function texts(size: number, round: number): [string, string] {
   const line = (mark: string) => `${mark} round ${round}: the quick brown fox jumps over the lazy dog. `;
-  const fill = (mark: string) => line(mark).repeat(Math.ceil(size / line(mark).length)).slice(0, size);
+  const fill = (mark: string) => `${line(mark).repeat(Math.ceil(size / line(mark).length)).slice(0, size - 1)}.`;
   return [fill("A"), fill("B")];
 }
 
