@@ -188,6 +188,9 @@ describe("stopping", () => {
     void session.guestRecvWait(10).then(() => (answered = true));
     await Bun.sleep(50);
     expect(answered).toBe(false); // a stopping guest waits to be interrupted, not in a loop of empty answers
+    session.post(":1.7", "save:3"); // a Post that arrives meanwhile does not wake it with a message
+    await Bun.sleep(0);
+    expect(answered).toBe(false);
     session.exited();
     await Bun.sleep(0);
     expect(answered).toBe(true);

@@ -73,7 +73,7 @@ export class RuntimeSession {
   /** Whether the guest took a message and has not yet come back for the next one. */
   #handling = false;
   #stopping = false;
-  /** Resolvers of finishedHandling(), called when the guest comes back for a message. */
+  /** Resolvers of stopping(), called when the guest comes back for a message. */
   #betweenMessages: (() => void)[] = [];
   readonly #outputs: SessionOutputs;
   readonly #log: Logger;
@@ -267,7 +267,8 @@ export class RuntimeSession {
   }
 
   #wakeWaiter(): void {
-    if (this.#waiter !== undefined) this.#settleWaiter(this.#inbound.shift());
+    // A stopping guest's recv-wait only ends when it is interrupted: a late Post must not hand it a message.
+    if (this.#waiter !== undefined && !this.#stopping) this.#settleWaiter(this.#inbound.shift());
   }
 
   #settleWaiter(message: string | undefined): void {
