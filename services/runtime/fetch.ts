@@ -81,9 +81,14 @@ interface CheckedTarget {
   family: 4 | 6;
 }
 
+/** `url`'s host as a name or an address, an IPv6 literal without its brackets. */
+function bareHostname(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
 /** Checks `url` against the capabilities, resolves its host once and returns the address to connect to. */
 async function checkTarget(granted: readonly Capability[], url: URL, resolve: Resolver): Promise<CheckedTarget> {
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1"); // an IPv6 literal without its brackets
+  const hostname = bareHostname(url);
   if (!fetchAllowed(granted, url)) {
     // Capabilities name servers by DNS name: an address is reachable only with net:fetch:*.
     const needed = isIP(hostname) ? "net:fetch:* (capabilities name servers by DNS name, never by address)" : `net:fetch:${url.hostname}${url.port ? `:${url.port}` : ""}`;
@@ -117,7 +122,7 @@ function requestPinned(url: URL, target: CheckedTarget, method: string, headers:
     else callback(null, target.address, target.family);
   };
   const client = url.protocol === "https:" ? https : http;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const hostname = bareHostname(url);
   return new Promise((resolve, reject) => {
     const request = client.request(
       {
@@ -183,7 +188,7 @@ export async function performFetch(granted: readonly Capability[], request: Fetc
       continue;
     }
     const bytes = await readLimited(response, url, deadline);
-    if (status >= 400) throw new FetchError(false, `HTTP ${status} ${response.statusMessage ?? ""} from ${url.host}`.replace(/ +from/, " from"));
+    if (status >= 400) throw new FetchError(false, `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ""} from ${url.host}`);
     const contentType = (response.headers["content-type"] ?? "text/plain").split(";")[0]!.trim().toLowerCase();
     return { status, contentType, body: bytes };
   }

@@ -49,9 +49,9 @@ const str = (value: WitValue | undefined): string => {
   return value;
 };
 
-/** Notification fields go to another process's renderer: bound them, and allow icon names, never paths. */
 /** The most a file the portal hands over may hold: more than a guest's whole linear memory (256 MiB) is useless. */
 const MAX_PORTAL_CONTENT_BYTES = 256 * 1024 * 1024;
+/** Notification fields go to another process's renderer: bound them, and allow icon names, never paths. */
 const MAX_TITLE = 256;
 const MAX_BODY = 4096;
 const ICON_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
