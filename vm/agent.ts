@@ -74,20 +74,9 @@ export class Agent {
    */
   run(script: string, options: { as?: RunAs; timeoutS?: number } = {}): Promise<AgentResult> {
     if (this.#closed) return Promise.reject(new AgentError("the VM's control channel is closed (QEMU exited?)"));
-    const id = this.#nextId++;
     const timeoutS = Math.max(1, Math.round(options.timeoutS ?? 60));
-    const as = options.as ?? "weft";
-    return new Promise<AgentResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(id);
-        reject(new AgentError(`the guest did not answer within ${timeoutS} s (+${ANSWER_GRACE_MS / 1000} s)`));
-      }, timeoutS * 1000 + ANSWER_GRACE_MS);
-      this.#waiting.set(id, (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      });
-      this.#socket.write(`${id} ${as} ${timeoutS} ${Buffer.from(script).toString("base64")}\n`);
-    });
+    const fields = [options.as ?? "weft", String(timeoutS), Buffer.from(script).toString("base64")];
+    return this.#request(fields, timeoutS * 1000 + ANSWER_GRACE_MS, () => `the guest did not answer within ${timeoutS} s (+${ANSWER_GRACE_MS / 1000} s)`);
   }
 
   /**
@@ -95,11 +84,16 @@ export class Agent {
    * side); resolves with its answer.
    */
   raw(fields: string[], timeoutMs = 20_000): Promise<AgentResult> {
+    return this.#request(fields, timeoutMs, (id) => `no answer to request ${id} within ${timeoutMs / 1000} s`);
+  }
+
+  /** Sends one request line (a fresh id, then `fields`) and waits `timeoutMs` for its answer. */
+  #request(fields: string[], timeoutMs: number, noAnswer: (id: number) => string): Promise<AgentResult> {
     const id = this.#nextId++;
     return new Promise<AgentResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
-        reject(new AgentError(`no answer to request ${id} within ${timeoutMs / 1000} s`));
+        reject(new AgentError(noAnswer(id)));
       }, timeoutMs);
       this.#waiting.set(id, (result) => {
         clearTimeout(timer);
