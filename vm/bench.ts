@@ -12,18 +12,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { result, type BenchResult } from "../bench/result.ts";
 import { Agent, type RunAs } from "./agent.ts";
-import { build } from "./build.ts";
-import { imageInputs, imagePaths } from "./image.ts";
-import { chooseAccelerator, hostWasmtimeLibrary, Machine, stageWasmtimeShare, type BootMode } from "./machine.ts";
+import { Machine, prepareBoot, type BootMode, type BootPlan } from "./machine.ts";
 
 const DEADLINE_S = 900;
 
 /** Boots once in `mode` and returns the guest's uptime (s) when `unit` of `as`'s manager became active. */
-async function bootUntil(mode: BootMode, unit: string, as: RunAs, accel: "kvm" | "tcg"): Promise<number> {
+async function bootUntil(plan: BootPlan, mode: BootMode, unit: string, as: RunAs): Promise<number> {
   const runDir = mkdtempSync(join(tmpdir(), "weft-vm-bench-"));
   const machine = Machine.start({
-    image: imagePaths(imageInputs().key),
-    accel,
+    image: plan.image,
+    accel: plan.accel,
     memoryMiB: 4096,
     cpus: 2,
     mode,
@@ -31,7 +29,7 @@ async function bootUntil(mode: BootMode, unit: string, as: RunAs, accel: "kvm" |
     console: false,
     window: false,
     agent: true,
-    wasmtimeShare: stageWasmtimeShare(hostWasmtimeLibrary()),
+    wasmtimeShare: plan.wasmtimeShare,
   });
   try {
     const agent = await Agent.connect(machine.agentSocket, () => machine.process.exitCode === null);
@@ -54,9 +52,8 @@ async function bootUntil(mode: BootMode, unit: string, as: RunAs, accel: "kvm" |
 }
 
 export async function benchVm(): Promise<BenchResult[]> {
-  await build({ rebuild: false });
-  const { accel } = await chooseAccelerator(imagePaths(imageInputs().key));
-  const plain = await bootUntil("plain", "multi-user.target", "root", accel);
-  const weft = await bootUntil("normal", "weft-session.target", "weft", accel);
-  return [result(`VM boot → weft-session.target active (${accel.toUpperCase()})`, weft, "s", "the same image → multi-user.target, without WEFT", plain)];
+  const plan = await prepareBoot();
+  const plain = await bootUntil(plan, "plain", "multi-user.target", "root");
+  const weft = await bootUntil(plan, "normal", "weft-session.target", "weft");
+  return [result(`VM boot → weft-session.target active (${plan.accel.toUpperCase()})`, weft, "s", "the same image → multi-user.target, without WEFT", plain)];
 }

@@ -18,7 +18,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkImage, debianPackages, IMAGE_FORMAT, imageInputs, imagePaths, REPO, vmCacheDir, type ImageManifest } from "./image.ts";
+import { checkImage, debianPackages, IMAGE_FORMAT, imageInputs, imagePaths, REPO, vmCacheDir, type ImageManifest, type ImagePaths } from "./image.ts";
 
 /** Room a build needs: the root tarball (~1 GB), the tree (~1.5 GB), the disk's used blocks (~1.5 GB). */
 export const BUILD_BYTES = 5 * 1024 ** 3;
@@ -83,13 +83,14 @@ function removeBuild(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function build(options: { rebuild: boolean }): Promise<string> {
+/** Builds the image when it is missing, stale or damaged (or always, with `rebuild`); returns the image to boot. */
+export async function build(options: { rebuild: boolean }): Promise<ImagePaths> {
   const inputs = imageInputs();
   const paths = imagePaths(inputs.key);
   const state = checkImage(paths);
   if (state.state === "ready" && !options.rebuild) {
     process.stderr.write(`vm/build: image ${inputs.key} is up to date (${paths.dir})\n`);
-    return paths.dir;
+    return paths;
   }
   if (state.state === "corrupt") process.stderr.write(`vm/build: the cached image is damaged (${state.problem}): building it again\n`);
   if (inputs.aptSources.length === 0) throw new BuildError("this machine has no apt sources (/etc/apt/sources.list or sources.list.d/): the image is built from the same sources apt uses here");
@@ -181,7 +182,7 @@ export async function build(options: { rebuild: boolean }): Promise<string> {
     const final = checkImage(paths);
     if (final.state !== "ready") throw new BuildError(`the new image does not check out: ${final.state === "corrupt" ? final.problem : "missing"}`);
     progress.end(paths.dir);
-    return paths.dir;
+    return paths;
   } catch (error) {
     removeBuild(work);
     throw error;
@@ -202,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    console.log(await build({ rebuild: argv.includes("--rebuild") }));
+    console.log((await build({ rebuild: argv.includes("--rebuild") })).dir);
     return 0;
   } catch (error) {
     console.error(`vm/build: ${error instanceof BuildError ? error.message : (error as Error).stack}`);

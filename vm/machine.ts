@@ -17,6 +17,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { build } from "./build.ts";
 import { REPO, vmCacheDir, type ImagePaths } from "./image.ts";
 
 export type Accelerator = "kvm" | "tcg";
@@ -121,6 +122,22 @@ export async function chooseAccelerator(image: ImagePaths, options: { deadlineMs
   mkdirSync(dirname(record), { recursive: true });
   writeFileSync(record, JSON.stringify({ id, ...result }) + "\n");
   return result;
+}
+
+/** What every boot starts from: the image, the accelerator chosen for it (and why), the staged Wasmtime share. */
+export interface BootPlan {
+  image: ImagePaths;
+  accel: Accelerator;
+  why: string;
+  wasmtimeShare: string;
+}
+
+/** QEMU present, the image built when missing, stale or damaged, the accelerator probed, the library staged. */
+export async function prepareBoot(): Promise<BootPlan> {
+  requireQemu();
+  const image = await build({ rebuild: false });
+  const { accel, why } = await chooseAccelerator(image);
+  return { image, accel, why, wasmtimeShare: stageWasmtimeShare(hostWasmtimeLibrary()) };
 }
 
 /** TCG's `max` model has the instruction set extensions Chromium needs; KVM passes the host's through. */

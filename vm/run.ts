@@ -13,9 +13,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { build, BuildError } from "./build.ts";
-import { imageInputs, imagePaths, vmCacheDir, type ImagePaths } from "./image.ts";
-import { chooseAccelerator, hostWasmtimeLibrary, Machine, MachineError, qemuProgram, requireQemu, stageWasmtimeShare } from "./machine.ts";
+import { BuildError } from "./build.ts";
+import { vmCacheDir, type ImagePaths } from "./image.ts";
+import { Machine, MachineError, prepareBoot, qemuProgram } from "./machine.ts";
 
 const USAGE = `usage: vm/run [--memory MIB] [--cpus N] [--keep] [--console]
 
@@ -96,10 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let runDir: string | undefined;
   try {
-    requireQemu();
-    await build({ rebuild: false });
-    const image = imagePaths(imageInputs().key);
-    const { accel, why } = await chooseAccelerator(image);
+    const { image, accel, why, wasmtimeShare } = await prepareBoot();
     const window = !args.console && windowAvailable();
     runDir = mkdtempSync(join(tmpdir(), "weft-vm-"));
     process.stderr.write(`vm/run: booting ${image.key} with ${accel.toUpperCase()} (${why}), ${args.memoryMiB} MiB, ${args.cpus} CPUs${window ? ", in a window" : ", serial console here (Ctrl-A X quits)"}\n`);
@@ -114,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       window,
       agent: false,
       overlay: args.keep ? keptOverlay(image) : undefined,
-      wasmtimeShare: stageWasmtimeShare(hostWasmtimeLibrary()),
+      wasmtimeShare,
     });
     if (window) process.stderr.write(`vm/run: the serial console goes to ${machine.serialLog}\n`);
     const { code, signal } = await machine.exited;

@@ -25,9 +25,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildApps } from "../apps/build.ts";
 import { Agent, AgentError, type RunAs } from "./agent.ts";
-import { build, BuildError } from "./build.ts";
-import { imageInputs, imagePaths, REPO } from "./image.ts";
-import { chooseAccelerator, hostWasmtimeLibrary, Machine, MachineError, requireQemu, stageWasmtimeShare, type MachineOptions } from "./machine.ts";
+import { BuildError } from "./build.ts";
+import { REPO } from "./image.ts";
+import { Machine, MachineError, prepareBoot, type MachineOptions } from "./machine.ts";
 
 const USAGE = "usage: vm/test [--out DIR]\n\n  Boots WEFT OS under QEMU and checks it from outside (docs/vm.md); screenshots, logs and figures go to --out.";
 /** The VM of the test: three CPUs, so a session can ask for more than its quota of two. */
@@ -126,12 +126,9 @@ function shellQuote(text: string): string {
 
 async function run(test: SmokeTest): Promise<void> {
   // --- prepare ---------------------------------------------------------------------------------------------------
-  requireQemu();
-  await build({ rebuild: false });
-  const image = imagePaths(imageInputs().key);
+  const { image, accel, why, wasmtimeShare } = await prepareBoot();
   const built = await buildApps({ appsDir: join(REPO, "vm/fixtures/apps"), distDir: FIXTURES_DIST });
   for (const app of built) if (app.warnings.length > 0) console.log(`     fixture ${app.id}: ${app.warnings.join("; ")}`);
-  const { accel, why } = await chooseAccelerator(image);
   Object.assign(test.figures, { image: image.key, accelerator: accel, acceleratorWhy: why, cpus: TEST_CPUS, memoryMiB: TEST_MEMORY_MIB });
   console.log(`vm/test: image ${image.key}, ${accel.toUpperCase()} (${why}), ${TEST_CPUS} CPUs, ${TEST_MEMORY_MIB} MiB → ${test.outDir}`);
 
@@ -146,7 +143,7 @@ async function run(test: SmokeTest): Promise<void> {
     console: false,
     window: false,
     agent: true,
-    wasmtimeShare: stageWasmtimeShare(hostWasmtimeLibrary()),
+    wasmtimeShare,
   };
 
   // --- boot ----------------------------------------------------------------------------------------------------
