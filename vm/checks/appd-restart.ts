@@ -6,9 +6,10 @@
  * One line per check with its figure; a last line `RESULT {json}` for vm/test. Exit 1 at the first failure.
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { descendantsOf } from "../../services/appd/session.ts";
+import { processAlive } from "../../services/appd/testing.ts";
 import { connectBus } from "../../services/common/bus/index.ts";
 import { Report } from "./report.ts";
 
@@ -33,8 +34,6 @@ async function property(path: string, name: string): Promise<unknown> {
   return value.value;
 }
 
-
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
 async function unitLoaded(unit: string): Promise<boolean> {
   const shown = Bun.spawnSync(["systemctl", "--user", "show", "-p", "LoadState", "--value", unit]);
@@ -65,7 +64,7 @@ result.restartMs = Math.round(performance.now() - started);
 check("systemctl --user restart weft-appd", restart.exitCode === 0 && mainPid() !== oldAppd && mainPid() > 0, `exit ${restart.exitCode}, appd pid ${oldAppd} → ${mainPid()}, ${result.restartMs} ms ${restart.stderr.toString().trim()}`);
 
 // --- nothing of the old sessions is left ---------------------------------------------------------------------------
-const survivors = old.flatMap((s) => s.pids.filter(alive));
+const survivors = old.flatMap((s) => s.pids.filter(processAlive));
 check("no process of the old sessions is left", survivors.length === 0, `${old.reduce((n, s) => n + s.pids.length, 0)} processes were running; left: ${survivors.join(" ") || "none"}`);
 const scopes: string[] = [];
 for (const s of old) if (s.unit !== "" && (await unitLoaded(s.unit))) scopes.push(s.unit);
