@@ -62,7 +62,7 @@ class Outbox {
     private readonly channel: SessionChannel,
     private readonly log: Logger,
     /** Tells the page a message of its own was dropped (Bridge.pageMessageDropped). */
-    private readonly onDropped: (why: string) => void = () => {},
+    private readonly onDropped: (why: string) => void,
   ) {}
 
   get bound(): boolean {
