@@ -274,7 +274,7 @@ describe("weft-appd", () => {
     } finally {
       await systemd.close();
     }
-  });
+  }, 60_000); // it sits out the whole stop grace (STOP_GRACE_MS, 5 s) before the kill
 
   test("a scope systemd fails to start fails the launch (UnitFailed) and stops the runtime", async () => {
     const systemd = await FakeSystemd.start(world.bus.address, { jobResult: "failed" });

@@ -176,7 +176,7 @@ describe("ClipboardGet", () => {
       owner.process.kill("SIGCONT");
       await owner.kill();
     }
-  });
+  }, 60_000); // it sits out the whole read timeout (READ_TIMEOUT_MS, 5 s)
 });
 
 describe("ClipboardSet", () => {
