@@ -73,6 +73,16 @@ else
   fi
 fi
 
+# --- native: libweft-guest-memory.so (the runtime's memory creator for guests' linear memories) ----------
+guest_memory=native/guest-memory/target
+guest_memory_sum=$(sha256sum native/guest-memory/guest-memory.c | cut -d' ' -f1)
+if ! [[ -f $guest_memory/libweft-guest-memory.so ]] || [[ $(cat "$guest_memory/.weft-built" 2>/dev/null) != "$guest_memory_sum" ]]; then
+  say "building libweft-guest-memory.so"
+  mkdir -p "$guest_memory"
+  cc -O2 -g0 -Wall -Wextra -Werror -shared -fPIC -o "$guest_memory/libweft-guest-memory.so" native/guest-memory/guest-memory.c
+  echo "$guest_memory_sum" >"$guest_memory/.weft-built"
+fi
+
 # --- Rust's wasm32-wasip2 target: tests run a component built by rustc, not only by jco -------------------
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
   say "adding Rust's wasm32-wasip2 target"

@@ -211,6 +211,27 @@ describe("fetch from a real guest", () => {
   });
 });
 
+describe("memory", () => {
+  test("a QuickJS guest that runs out of memory ends out-of-memory, naming its limit, not as a wasm `unreachable`", async () => {
+    const id = "org.weft.test.hog";
+    const appsDir = join(world.root, "hog-src");
+    cpSync(join(import.meta.dir, "fixtures/apps", id), join(appsDir, id), { recursive: true });
+    const [built] = await buildApps({ appsDir, distDir: join(world.root, "hog-dist"), keyFile: world.testKey.secretFile, log: () => {} });
+    await world.install(built!.packageDir);
+
+    const runtime = world.spawn(id, 70);
+    await runtime.waitForState("running");
+    await runtime.bindUi();
+    await runtime.post("hog");
+    expect(await runtime.exitCode).toBe(1);
+    const exited = runtime.logLines.find((l) => l.msg === "guest exited");
+    expect(exited?.status).toBe("out-of-memory");
+    expect(exited?.message).toMatch(
+      /^out of memory: the guest asked for \d+(\.\d)? MiB of linear memory, over its limit of 256 MiB, and then failed \(wasm trap: wasm `unreachable` instruction executed\)$/,
+    );
+  }, 60_000);
+});
+
 describe("files through the portal, from a real guest", () => {
   test("with fs:rw:xdg-documents the guest writes, reads and lists its granted folder; escapes and revoked grants fail", async () => {
     const id = "org.weft.test.filer";

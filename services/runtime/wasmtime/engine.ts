@@ -22,6 +22,7 @@
 
 import type { Pointer } from "bun:ffi";
 import { arch } from "node:os";
+import { useGuestMemoryCreator } from "./guest-memory.ts";
 import { loadWasmtime, resolveLibraryPath, WASMTIME_VERSION } from "./library.ts";
 
 const WASMTIME_STRATEGY_CRANELIFT = 1;
@@ -62,6 +63,7 @@ export function sharedEngine(options: EngineOptions = {}): Pointer {
     wasmtime.wasmtime_config_signals_based_traps_set(config, true);
     wasmtime.wasmtime_config_parallel_compilation_set(config, true);
     wasmtime.wasmtime_config_max_wasm_stack_set(config, maxWasmStackBytes);
+    useGuestMemoryCreator(wasmtime, config);
     // Takes ownership of the config, also on failure.
     const made = wasmtime.wasm_engine_new_with_config(config);
     if (made === null) throw new Error(`wasm_engine_new_with_config failed (library ${libraryPath})`);

@@ -15,6 +15,7 @@
 
 import { JSCallback, type Pointer, ptr, read, toArrayBuffer } from "bun:ffi";
 import { readFileSync } from "node:fs";
+import { GuestMemoryBudget } from "./guest-memory.ts";
 import { HostCallWaiter } from "./host-call.ts";
 import { errorChain, loadWasmtime, rootCause, STRUCT_SIZES, takeErrorMessage, type WasmtimeSymbols } from "./library.ts";
 import type { GuestExit, PrecompileMessage, StartMessage, WorkerMessage } from "./messages.ts";
@@ -29,6 +30,10 @@ const decoder = new TextDecoder();
 
 function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
+}
+
+function mebibytes(bytes: number): string {
+  return `${Number((bytes / 1024 / 1024).toFixed(1))} MiB`;
 }
 
 function cstring(text: string): Buffer {
@@ -50,6 +55,8 @@ class GuestInstance {
   private context: Pointer | null = null;
   private readonly instance = new Uint8Array(STRUCT_SIZES.instance); // wasmtime_component_instance_t
   private readonly runFunc = new Uint8Array(STRUCT_SIZES.func); // wasmtime_component_func_t
+  /** This guest's memory limit and what it refused (guest-memory.ts); released after the store. */
+  private memoryBudget: GuestMemoryBudget | null = null;
   /** Set when a host function failed the call (threw, bad result): the exit is then the host's error. */
   private hostFailure: string | undefined;
 
@@ -142,7 +149,8 @@ class GuestInstance {
     if (context === null) throw new Error("wasmtime_store_context failed");
     this.context = context;
 
-    if (this.start.memoryLimitBytes !== undefined) w.wasmtime_store_limiter(store, this.start.memoryLimitBytes, -1, -1, -1, -1);
+    // Memories are made at instantiation, on this thread: charged to this guest's budget from here on.
+    this.memoryBudget = new GuestMemoryBudget(this.start.memoryLimitBytes);
 
     // The engine is shared, so an epoch bump may be meant for another guest: the callback checks this
     // guest's flag and either stops it or waits for the next tick.
@@ -242,6 +250,26 @@ class GuestInstance {
 
   /** Phase 5: calls run and says how it ended. */
   run(): GuestExit {
+    return this.blameMemoryLimit(this.callRun());
+  }
+
+  /**
+   * A guest whose memory limit refused a growth and that then failed ran out of memory: that is the reason
+   * to give, not the `unreachable` its allocator executed. A guest that coped with the refusal keeps its exit.
+   */
+  private blameMemoryLimit(exit: GuestExit): GuestExit {
+    const refused = this.memoryBudget?.refusedBytes ?? 0;
+    const failed = exit.status === "trap" || exit.status === "returned-err" || (exit.status === "exit" && exit.code !== 0);
+    if (refused === 0 || !failed) return exit;
+    const limit = this.start.memoryLimitBytes ?? 0;
+    return {
+      ...exit,
+      status: "out-of-memory",
+      message: `out of memory: the guest asked for ${mebibytes(refused)} of linear memory, over its limit of ${mebibytes(limit)}, and then failed (${exit.message})`,
+    };
+  }
+
+  private callRun(): GuestExit {
     const w = this.wasmtime;
     const result = new Uint8Array(VAL_LAYOUT.size);
     const error = w.wasmtime_component_func_call(ptr(this.runFunc), this.context, null, 0, ptr(result), 1);
@@ -274,6 +302,8 @@ class GuestInstance {
     if (this.linker !== null) w.wasmtime_component_linker_delete(this.linker);
     if (this.component !== null) w.wasmtime_component_delete(this.component);
     this.store = this.context = this.linker = this.component = null;
+    this.memoryBudget?.release(); // after the store: its memories are gone
+    this.memoryBudget = null;
     for (const callback of this.callbacks) callback.close();
     this.callbacks.length = 0;
   }

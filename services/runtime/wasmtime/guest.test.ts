@@ -266,15 +266,40 @@ describe("interruption", () => {
 });
 
 describe("limits", () => {
-  test("memoryLimitBytes makes memory.grow fail in the guest", async () => {
-    // Without a limit the fixture grows to 64 MiB and returns ok; with 4 MiB its grow fails and it returns err.
-    expect((await runWat("grow-memory")).status).toBe("returned-ok");
-    expect((await runWat("grow-memory", [], { memoryLimitBytes: 4 * 1024 * 1024 })).status).toBe("returned-err");
+  const FOUR_MIB = 4 * 1024 * 1024;
+
+  test("a guest that runs out of memory and traps, as allocators do, is reported out of memory, not as `unreachable`", async () => {
+    const exit = await runWat("run-out-of-memory", [], { memoryLimitBytes: FOUR_MIB });
+    expect(exit.status).toBe("out-of-memory");
+    // The growth that crossed the limit (one page over 4 MiB), the limit, and what the guest did then.
+    expect(exit.message).toBe(
+      "out of memory: the guest asked for 4.1 MiB of linear memory, over its limit of 4 MiB, and then failed (wasm trap: wasm `unreachable` instruction executed)",
+    );
   });
 
-  test("a component whose initial memory exceeds the limit does not instantiate", async () => {
+  test("memoryLimitBytes makes memory.grow fail in the guest; a guest that fails then ran out of memory", async () => {
+    // Without a limit the fixture grows to 64 MiB and returns ok; with 4 MiB its grow fails and it returns err.
+    expect((await runWat("grow-memory")).status).toBe("returned-ok");
+    const limited = await runWat("grow-memory", [], { memoryLimitBytes: FOUR_MIB });
+    expect(limited.status).toBe("out-of-memory");
+    expect(limited.message).toEndWith("and then failed (run returned err)");
+  });
+
+  test("a guest that copes with a refused growth keeps its own exit, and memory grows in place up to the limit", async () => {
+    expect((await runWat("try-big-memory", [], { memoryLimitBytes: FOUR_MIB })).status).toBe("returned-ok"); // refused, coped
+    expect((await runWat("try-big-memory", [], { memoryLimitBytes: 32 * 1024 * 1024 })).status).toBe("returned-ok"); // granted
+    expect((await runWat("try-big-memory")).status).toBe("returned-ok");
+  });
+
+  test("a trap with no refused growth stays a trap", async () => {
+    const { imports } = readySignal();
+    const exit = await runWat("unreachable", [imports], { memoryLimitBytes: FOUR_MIB });
+    expect(exit.status).toBe("trap");
+  });
+
+  test("a component whose initial memory exceeds the limit does not instantiate, and the error names both sizes", async () => {
     await expect(runWat("big-memory", [], { memoryLimitBytes: 1024 * 1024 })).rejects.toThrow(
-      "instantiate the component: memory minimum size of 32 pages exceeds memory limits",
+      "instantiate the component: the component's initial linear memory (2048 KiB) is over the guest's memory limit (1024 KiB)",
     );
   });
 });

@@ -59,7 +59,8 @@ export interface GuestOptions {
    * writes). All of it is delivered before `exited` resolves. A sink that throws is ignored. */
   onOutput: (stream: "stdout" | "stderr", bytes: Uint8Array) => void;
   /** The most linear memory (bytes) each memory of the guest may grow to; growing further fails in the
-   * guest (memory.grow returns -1), instantiating a component that needs more fails. */
+   * guest (memory.grow returns -1), and a guest that then fails ends `out-of-memory`; instantiating a component
+   * that needs more fails. */
   memoryLimitBytes?: number;
   /** The most native stack wasm frames may use (default 512 KiB, at most 2 MiB); deeper recursion traps. */
   maxWasmStackBytes?: number;

@@ -1,5 +1,6 @@
 /**
- * The C layouts the bindings hard-code (library.ts STRUCT_SIZES, values.ts VAL_LAYOUT and kind numbers)
+ * The C layouts the bindings hard-code (library.ts STRUCT_SIZES, values.ts VAL_LAYOUT and kind numbers, the
+ * memory-creator structs guest-memory.c declares)
  * against the Wasmtime 48.0.8 headers themselves, compiled at test time with bun:ffi's TinyCC. A mismatch
  * here is memory corruption at run time (an undersized wasmtime_component_func_t once overwrote the JS heap).
  */
@@ -9,6 +10,7 @@ import { cc } from "bun:ffi";
 import { existsSync, globSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { GUEST_MEMORY_SOURCE, MEMORY_CREATOR_SIZE } from "./guest-memory.ts";
 import { STRUCT_SIZES, WASMTIME_VERSION } from "./library.ts";
 import { COMPOUND_TYPES, PRIMITIVE_TYPES, VAL_LAYOUT, ValKind } from "./values.ts";
 
@@ -24,6 +26,14 @@ const headers = findHeaders();
 const work = mkdtempSync(join(tmpdir(), "weft-wasmtime-layout-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Queries that hold (= 1) when guest-memory.c's copy of a struct has the header's size and field offsets. */
+function mirrored(copy: string, original: string, fields: string[]): [string, string, number][] {
+  return [
+    [`sizeof(${copy}) = sizeof(${original})`, `sizeof(${copy}) == sizeof(${original})`, 1],
+    ...fields.map((field): [string, string, number] => [`${copy}.${field} at ${original}.${field}`, `offsetof(${copy}, ${field}) == offsetof(${original}, ${field})`, 1]),
+  ];
+}
+
 /** Every quantity the test compares, by index into one C function. */
 const QUERIES: [string, string, number][] = [
   ["sizeof(wasmtime_component_val_t)", "sizeof(wasmtime_component_val_t)", VAL_LAYOUT.size],
@@ -37,6 +47,10 @@ const QUERIES: [string, string, number][] = [
   ["sizeof(wasmtime_component_item_t)", "sizeof(wasmtime_component_item_t)", STRUCT_SIZES.item],
   ["sizeof(wasmtime_component_valtype_t)", "sizeof(wasmtime_component_valtype_t)", STRUCT_SIZES.valtype],
   ["sizeof(wasm_name_t)", "sizeof(wasm_name_t)", STRUCT_SIZES.name],
+  ["sizeof(wasmtime_memory_creator_t)", "sizeof(wasmtime_memory_creator_t)", MEMORY_CREATOR_SIZE],
+  // guest-memory.c declares the memory-creator structs itself (it is built without the headers): same layout.
+  ...mirrored("weft_memory_creator_t", "wasmtime_memory_creator_t", ["env", "new_memory", "finalizer"]),
+  ...mirrored("weft_linear_memory_t", "wasmtime_linear_memory_t", ["env", "get_memory", "grow_memory", "finalizer"]),
   ...Object.entries(ValKind).map(([name, value]): [string, string, number] => {
     const macro = `WASMTIME_COMPONENT_${name.toUpperCase()}`;
     return [macro, macro, value];
@@ -56,7 +70,7 @@ describe.skipIf(headers === undefined || !existsSync(headers))("C layouts match 
       ["WASI", "CACHE", "PARALLEL_COMPILATION", "CRANELIFT", "COMPONENT_MODEL", "COMPILER"].map((f) => `#define WASMTIME_FEATURE_${f}\n`).join(""),
     );
     const cases = QUERIES.map(([, expression], i) => `    case ${i}: return ${expression};`).join("\n");
-    writeFileSync(join(work, "layout.c"), `#include <stddef.h>\n#include <wasmtime.h>\nsize_t weft_layout(int which) {\n  switch (which) {\n${cases}\n    default: return (size_t)-1;\n  }\n}\n`);
+    writeFileSync(join(work, "layout.c"), `#include <stddef.h>\n#include <wasmtime.h>\n#include "${GUEST_MEMORY_SOURCE}"\nsize_t weft_layout(int which) {\n  switch (which) {\n${cases}\n    default: return (size_t)-1;\n  }\n}\n`);
     return cc({ source: join(work, "layout.c"), include: [work, headers!], symbols: { weft_layout: { args: ["i32"], returns: "u64" } } }).symbols;
   })();
 

@@ -52,6 +52,8 @@ const symbols = {
   wasmtime_config_signals_based_traps_set: { args: [pointer, bool], returns: none },
   wasmtime_config_wasm_component_model_set: { args: [pointer, bool], returns: none },
   wasmtime_config_parallel_compilation_set: { args: [pointer, bool], returns: none },
+  wasmtime_config_host_memory_creator_set: { args: [pointer, pointer], returns: none },
+  wasmtime_config_memory_init_cow_set: { args: [pointer, bool], returns: none },
   wasm_engine_new_with_config: { args: [pointer], returns: pointer },
   wasm_engine_delete: { args: [pointer], returns: none },
   wasmtime_engine_increment_epoch: { args: [pointer], returns: none },

@@ -10,11 +10,13 @@ export interface GuestExit {
   /**
    * returned-ok / returned-err: run returned ok / err. exit: the guest called WASI exit (`code`).
    * trap: the guest trapped (unreachable, out-of-bounds access, stack overflow, …).
+   * out-of-memory: the guest's memory limit refused a growth, and the guest then trapped, returned err or
+   * exited with a failure (what it did is in `message`).
    * interrupted: interrupt() or terminate() stopped it.
    * error: the host failed it: a host function threw or returned a value that does not fit its WIT type,
    * or the worker itself failed.
    */
-  status: "returned-ok" | "returned-err" | "exit" | "trap" | "interrupted" | "error";
+  status: "returned-ok" | "returned-err" | "exit" | "trap" | "out-of-memory" | "interrupted" | "error";
   /** The WASI exit code, for status "exit". */
   code?: number;
   /** A readable reason: the trap message, the host error, "run returned ok". */
@@ -41,6 +43,7 @@ export interface StartMessage {
   /** Paths of the write ends of the guest's stdout and stderr pipes (output.ts). */
   output: { stdout: string; stderr: string };
   imports: LinkedInterface[];
+  /** Bytes each linear memory of the guest may have (none: no limit), enforced by the memory creator. */
   memoryLimitBytes?: number;
   shared: SharedArrayBuffer;
 }
