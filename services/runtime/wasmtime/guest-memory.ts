@@ -49,7 +49,9 @@ function library() {
 export function useGuestMemoryCreator(wasmtime: WasmtimeSymbols, config: Pointer): void {
   const creator = new Uint8Array(MEMORY_CREATOR_SIZE);
   // Errors go back to the library that made the engine: its own wasmtime_error_new.
-  library().weft_guest_memory_creator(ptr(creator), wasmtime.wasmtime_error_new.ptr as Pointer);
+  // (bun:ffi gives each bound symbol its address as `.ptr`; the symbol table's type does not say so.)
+  const errorNew = (wasmtime.wasmtime_error_new as unknown as { ptr: Pointer }).ptr;
+  library().weft_guest_memory_creator(ptr(creator), errorNew);
   wasmtime.wasmtime_config_host_memory_creator_set(config, ptr(creator)); // copies the struct
   // Copy-on-write images of the initial data work only with Wasmtime's own mmap memories (with a creator,
   // instantiation panics in Wasmtime 48): data segments are copied in instead, a fraction of a millisecond.
@@ -63,7 +65,7 @@ export class GuestMemoryBudget {
 
   /** `limitBytes` per linear memory; undefined: no limit. */
   constructor(readonly limitBytes: number | undefined) {
-    this.#budget = library().weft_guest_memory_bind(limitBytes === undefined ? 0xffff_ffff_ffff_ffffn : BigInt(limitBytes));
+    this.#budget = library().weft_guest_memory_bind(limitBytes === undefined ? 0xffff_ffff_ffff_ffffn : BigInt(limitBytes)) as Pointer | null;
     if (this.#budget === null) throw new Error("cannot allocate the guest's memory budget");
   }
 
