@@ -15,14 +15,13 @@ import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { pixelAt } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
 import { AppdWorld, FakeSystemd, processAlive, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
-import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
 import { descendantsOf } from "../appd/session.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
 import { connectBus } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { RuntimeHandle } from "../runtime/driver.ts";
 import { AppShellHandle, profileParentFor } from "./driver.ts";
-import { APP_SHELL_INTERFACE, APP_SHELL_PATH, appShellBusName, INSPECT_INTERFACE } from "./interface.ts";
+import { AppD1, AppD1Session, AppShell, AppShell1, AppShell1Inspect } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const SANDBOX = "org.weft.test.sandbox";
@@ -95,7 +94,7 @@ afterAll(async () => {
 });
 
 function sessionClient(path: string): ServiceClient {
-  return world.supervisor.client(contractPath(SESSION_INTERFACE), APPD_INTERFACE, { path, interface: SESSION_INTERFACE });
+  return world.supervisor.client(contractPath(AppD1Session.name), AppD1.name, { path, interface: AppD1Session.name });
 }
 
 async function launch(appId: string): Promise<{ id: bigint; session: ServiceClient }> {
@@ -104,7 +103,7 @@ async function launch(appId: string): Promise<{ id: bigint; session: ServiceClie
 }
 
 function inspect(id: bigint, member: "ElementRect" | "ElementText", selector: string): Promise<unknown[]> {
-  return world.supervisor.call({ destination: appShellBusName(id), path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member, signature: "s", body: [selector] });
+  return world.supervisor.call({ destination: AppShell.busName(id), path: AppShell.path, interface: AppShell1Inspect.name, member, signature: "s", body: [selector] });
 }
 
 async function text(id: bigint, selector: string): Promise<string> {
@@ -189,9 +188,9 @@ describe("the counter in its window", () => {
     expect(window).toMatchObject({ session: id, role: "application", x: 0, y: 0, width: 1280, height: 720 });
     // Chromium names an app window after its URL: the app's origin label is in the app id.
     expect(window.appId).toContain("org-weft-demo-counter.weft.invalid");
-    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: appShellBusName(id), path: APP_SHELL_PATH, contract: contractPath(APP_SHELL_INTERFACE), interface: APP_SHELL_INTERFACE });
-    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: appShellBusName(id), path: APP_SHELL_PATH, contract: contractPath(INSPECT_INTERFACE), interface: INSPECT_INTERFACE });
-    const shell = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(id), { path: APP_SHELL_PATH });
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppShell.busName(id), path: AppShell.path, contract: contractPath(AppShell1.name), interface: AppShell1.name });
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppShell.busName(id), path: AppShell.path, contract: contractPath(AppShell1Inspect.name), interface: AppShell1Inspect.name });
+    const shell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
     expect(await shell.get("State")).toBe("bound");
     expect(await shell.get("AppId")).toBe(COUNTER);
     expect(await shell.get("Inspectable")).toBe(true);
@@ -231,7 +230,7 @@ describe("the counter in its window", () => {
     await expectError(inspect(first, "ElementText", "#nothing-here"), "org.weft.AppShell1.Error.NotFound");
     // Not the supervisor: Bound is refused.
     await expectError(
-      world.supervisor.call({ destination: appShellBusName(first), path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" }),
+      world.supervisor.call({ destination: AppShell.busName(first), path: AppShell.path, interface: AppShell1.name, member: "Bound" }),
       "org.weft.AppShell1.Error.AccessDenied",
     );
     expect(await text(first, "#count")).toBe("4");
@@ -247,7 +246,7 @@ describe("the counter in its window", () => {
     expect(await session.get("State")).toBe("stopped");
     for (const pid of [uiPid, runtimePid, ...chromium]) await until(() => !processAlive(pid), `pid ${pid} to end`);
     expect(existsSync(profileParentFor(first, world.env))).toBe(false);
-    expect(await world.supervisor.nameHasOwner(appShellBusName(first))).toBe(false);
+    expect(await world.supervisor.nameHasOwner(AppShell.busName(first))).toBe(false);
   }, 60_000);
 });
 
@@ -321,7 +320,7 @@ describe("when a part of the session dies", () => {
     const { id, session } = await launch(COUNTER);
     const uiPid = (await session.get("UiPid")) as number;
     const runtimePid = (await session.get("RuntimePid")) as number;
-    const shell = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(id), { path: APP_SHELL_PATH });
+    const shell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
     const chromiumPid = (await shell.get("ChromiumPid")) as number;
     const helpers = chromiumsOf(id);
     expect(helpers).toContain(chromiumPid);
@@ -399,15 +398,15 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, channelFd: shellEnd, onLogLine: (line) => logLines.push(line) });
     closeFd(shellEnd);
     const owner = await shell.waitForReady(60_000);
-    const client = world.supervisor.client(contractPath(APP_SHELL_INTERFACE), appShellBusName(900n), { path: APP_SHELL_PATH });
+    const client = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(900n), { path: AppShell.path });
     expect(await client.get("State")).toBe("ready");
     expect(await client.get("Inspectable")).toBe(false);
     const refusal = await world.supervisor
-      .call({ destination: owner, path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member: "ElementText", signature: "s", body: ["#echo"] })
+      .call({ destination: owner, path: AppShell.path, interface: AppShell1Inspect.name, member: "ElementText", signature: "s", body: ["#echo"] })
       .then(() => undefined, (error) => (error as { type?: string }).type);
     expect(refusal).toMatch(/^org\.freedesktop\.DBus\.Error\.Unknown(Interface|Method)$/);
     // The page sent its hello before anyone was bound: held, then posted once the supervisor says Bound.
-    await supervisor.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
+    await supervisor.call({ destination: owner, path: AppShell.path, interface: AppShell1.name, member: "Bound" });
     expect(await client.get("State")).toBe("bound");
     const chromiumPid = (await client.get("ChromiumPid")) as number;
     expect(processAlive(chromiumPid)).toBe(true);
@@ -424,7 +423,7 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
 test("headless launches start no app-shell", async () => {
   const [id, path] = (await appd.client.callWith(LONG, "Launch", COUNTER, { headless: new Variant("b", true) })) as [bigint, string];
   expect(await sessionClient(path).get("UiPid")).toBe(0);
-  expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
+  expect(await world.supervisor.nameHasOwner(AppShell.busName(id))).toBe(false);
   await appd.client.callWith(LONG, "Terminate", id);
 }, 60_000);
 
@@ -438,7 +437,7 @@ test("if appd is killed, the runtime, the app-shell and its Chromium all end by 
   appd.process.kill("SIGKILL");
   await appd.process.exited;
   for (const pid of [uiPid, runtimePid, ...helpers]) await until(() => !processAlive(pid), `pid ${pid} to end`);
-  expect(await world.supervisor.nameHasOwner(appShellBusName(id))).toBe(false);
+  expect(await world.supervisor.nameHasOwner(AppShell.busName(id))).toBe(false);
   // The app-shell removed its own profile on its way out (appd, which would have, is gone).
   await until(() => !existsSync(profileParentFor(id, world.env)), "the profile to be removed");
 }, 120_000);

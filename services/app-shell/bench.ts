@@ -14,15 +14,12 @@ import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { percentile, result, type BenchResult } from "../../bench/result.ts";
-import { contractPath } from "../common/bus/index.ts";
 import { ChromiumProcess } from "../common/chromium/chromium.ts";
 import { createLogger } from "../common/log.ts";
-import { APPD_INTERFACE, SESSION_INTERFACE } from "../appd/interface.ts";
 import { descendantsOf } from "../appd/session.ts";
 import { AppdWorld } from "../appd/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_PATH } from "../compositor/interface.ts";
 import { DEMO_DIST } from "../runtime/testing.ts";
-import { APP_SHELL_PATH, appShellBusName, INSPECT_INTERFACE } from "./interface.ts";
+import { AppD, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const SANDBOX = "org.weft.test.sandbox";
@@ -56,7 +53,7 @@ export async function benchAppShell(): Promise<BenchResult[]> {
 
     const mapped = new Map<bigint, number>();
     const mappedWaiters = new Map<bigint, () => void>();
-    await world.supervisor.subscribeSignal({ interface: COMPOSITOR_INTERFACE, path: COMPOSITOR_PATH, member: "WindowMapped" }, (body) => {
+    await world.supervisor.subscribeSignal({ interface: Compositor1.name, path: Compositor.path, member: "WindowMapped" }, (body) => {
       const session = body[1] as bigint;
       if (!mapped.has(session)) mapped.set(session, performance.now());
       mappedWaiters.get(session)?.();
@@ -68,21 +65,21 @@ export async function benchAppShell(): Promise<BenchResult[]> {
     const launches: number[] = [];
     for (let i = 0; i <= LAUNCHES; i++) {
       const started = performance.now();
-      const [id] = (await appd.client.callWith(LONG, "Launch", COUNTER, {})) as [bigint];
+      const [id] = await appd.client.callWith(LONG, "Launch", COUNTER, {});
       const at = await mappedAt(id);
       if (i > 0) launches.push(at - started);
       if (i < LAUNCHES) await appd.client.callWith(LONG, "Terminate", id);
     }
 
     // PSS of the last counter session.
-    const sessions = (await appd.client.call("ListSessions")) as [bigint, string, string, string][];
+    const sessions = await appd.client.call("ListSessions");
     const [, , , path] = sessions.find(([, app, state]) => app === COUNTER && state === "running")!;
-    const session = world.supervisor.client(contractPath(SESSION_INTERFACE), APPD_INTERFACE, { path, interface: SESSION_INTERFACE });
-    const uiPid = (await session.get("UiPid")) as number;
-    const runtimePid = (await session.get("RuntimePid")) as number;
+    const session = world.supervisor.proxy(AppD1Session, { busName: AppD.busName, path });
+    const uiPid = await session.get("UiPid");
+    const runtimePid = await session.get("RuntimePid");
     await Bun.sleep(1_000); // let the page settle
     const sessionPss = pssKiB([runtimePid, uiPid, ...descendantsOf(uiPid)]);
-    await appd.client.callWith(LONG, "Terminate", (await session.get("SessionId")) as bigint);
+    await appd.client.callWith(LONG, "Terminate", await session.get("SessionId"));
 
     // Baseline: Chromium alone, same flags, on the same compositor.
     const baselineLaunches: number[] = [];
@@ -102,9 +99,9 @@ export async function benchAppShell(): Promise<BenchResult[]> {
     }
 
     // Page → Wasm → page, timed in the page.
-    const [sandboxId] = (await appd.client.callWith(LONG, "Launch", SANDBOX, {})) as [bigint];
+    const [sandboxId] = await appd.client.callWith(LONG, "Launch", SANDBOX, {});
     const inspect = async (member: string, selector: string) =>
-      world.supervisor.call({ destination: appShellBusName(sandboxId), path: APP_SHELL_PATH, interface: INSPECT_INTERFACE, member, signature: "s", body: [selector] });
+      world.supervisor.call({ destination: AppShell.busName(sandboxId), path: AppShell.path, interface: AppShell1Inspect.name, member, signature: "s", body: [selector] });
     const window = (await compositor.listWindows()).find((w) => w.session === sandboxId)!;
     const [x, y, w, h] = (await inspect("ElementRect", "#roundtrips")) as number[];
     await compositor.click(window.x + x! + w! / 2, window.y + y! + h! / 2);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { BusConnection } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
-import { appShellBusName } from "./interface.ts";
+import { AppShell } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
 
@@ -94,7 +94,7 @@ export class AppShellHandle {
   readonly exitCode: Promise<number>;
 
   constructor(readonly options: SpawnAppShellOptions) {
-    this.busName = appShellBusName(options.sessionId);
+    this.busName = AppShell.busName(options.sessionId);
     this.process = Bun.spawn(
       [process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", options.supervisor.uniqueName, "--channel-fd", String(CHILD_CHANNEL_FD)],
       { env: options.env, stdio: ["ignore", "ignore", "pipe", options.channelFd] },

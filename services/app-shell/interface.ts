@@ -4,17 +4,9 @@
  * (protocol/dbus/org.weft.AppShell1.Inspect.xml). Thin: callers are checked from the bus, arguments here.
  */
 
-import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { AppShell, AppShell1, AppShell1Inspect } from "../../protocol/dbus/index.ts";
+import { busError, requireSameUid, type BusConnection, type Served } from "../common/bus/index.ts";
 import { InspectError, type PageInspector } from "./inspect.ts";
-
-export const APP_SHELL_INTERFACE = "org.weft.AppShell1";
-export const APP_SHELL_PATH = objectPathForName(APP_SHELL_INTERFACE);
-export const INSPECT_INTERFACE = "org.weft.AppShell1.Inspect";
-
-/** The bus name of session `id`'s app-shell. */
-export function appShellBusName(sessionId: bigint): string {
-  return `${APP_SHELL_INTERFACE}.S${sessionId}`;
-}
 
 export type AppShellState = "loading" | "ready" | "bound";
 
@@ -30,13 +22,13 @@ export interface AppShellFacts {
   bound: () => void;
 }
 
-export function exportAppShell(bus: BusConnection, facts: AppShellFacts): ExportedService {
-  return bus.exportService(contractPath(APP_SHELL_INTERFACE), APP_SHELL_PATH, {
+export function exportAppShell(bus: BusConnection, facts: AppShellFacts): Served<typeof AppShell1> {
+  return bus.serve(AppShell1, AppShell.path, {
     methods: {
-      Bound: (_args: [], ctx) => {
+      Bound: (_args, ctx) => {
         if (ctx.sender !== facts.supervisor) {
           ctx.log.warn("refused Bound from a peer that is not the supervisor", { caller: ctx.sender });
-          throw busError(APP_SHELL_INTERFACE, "AccessDenied", "only the session's supervisor (appd) may call Bound");
+          throw busError(AppShell1, "AccessDenied", "only the session's supervisor (appd) may call Bound");
         }
         facts.bound();
       },
@@ -53,27 +45,27 @@ export function exportAppShell(bus: BusConnection, facts: AppShellFacts): Export
 }
 
 function refused(error: unknown): never {
-  if (error instanceof InspectError) throw busError(APP_SHELL_INTERFACE, error.errorName, error.message);
-  throw busError(APP_SHELL_INTERFACE, "Failed", `the page could not be read: ${String((error as Error).message ?? error).slice(0, 200)}`);
+  if (error instanceof InspectError) throw busError(AppShell1Inspect, error.errorName, error.message);
+  throw busError(AppShell1Inspect, "Failed", `the page could not be read: ${String((error as Error).message ?? error).slice(0, 200)}`);
 }
 
-export function exportInspect(bus: BusConnection, inspector: PageInspector): ExportedService {
-  return bus.exportService(
-    contractPath(INSPECT_INTERFACE),
-    APP_SHELL_PATH,
+export function exportInspect(bus: BusConnection, inspector: PageInspector): Served<typeof AppShell1Inspect> {
+  return bus.serve(
+    AppShell1Inspect,
+    AppShell.path,
     {
       methods: {
-        ElementRect: async ([selector]: [string], ctx) => {
-          await requireSameUid(ctx, APP_SHELL_INTERFACE);
+        ElementRect: async ([selector], ctx) => {
+          await requireSameUid(ctx, AppShell1Inspect);
           try {
             const box = await inspector.elementRect(selector);
-            return [box.x, box.y, box.width, box.height];
+            return [box.x, box.y, box.width, box.height] as [number, number, number, number];
           } catch (error) {
             refused(error);
           }
         },
-        ElementText: async ([selector]: [string], ctx) => {
-          await requireSameUid(ctx, APP_SHELL_INTERFACE);
+        ElementText: async ([selector], ctx) => {
+          await requireSameUid(ctx, AppShell1Inspect);
           try {
             return await inspector.elementText(selector);
           } catch (error) {

@@ -22,15 +22,14 @@ import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/c
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "../runtime/interface.ts";
 import { MAX_INBOUND } from "../runtime/session.ts";
 import { parseAppShellArgs, UsageError, type AppShellArgs } from "./args.ts";
 import { Bridge } from "./bridge.ts";
 import { APP_SHELL_EXIT, profileParentFor } from "./driver.ts";
 import { inspectEnabled, PageInspector } from "./inspect.ts";
-import { appShellBusName, exportAppShell, exportInspect, type AppShellState } from "./interface.ts";
+import { exportAppShell, exportInspect, type AppShellState } from "./interface.ts";
 import { loadVerifiedUi, PackageLoadError } from "./package.ts";
+import { AppShell, Compositor, Compositor1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 /** The UI kit every app page gets (written by the system UI's engineers); injected when it exists. */
 export const UI_KIT_FILE = join(import.meta.dir, "../ui-kit/weft-ui-kit.js");
@@ -142,7 +141,7 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   void bus.disconnected.then(() => end({ code: APP_SHELL_EXIT.lostBus, why: "lost the bus" }));
 
   // The session's two peers: appd (the supervisor) and the runtime, by unique name. Either leaving ends us.
-  const runtimeName = runtimeBusName(args.sessionId);
+  const runtimeName = Runtime.busName(args.sessionId);
   const runtime = await bus.nameOwner(runtimeName);
   if (runtime === undefined) throw new StartError(`${runtimeName} is not on the bus: appd starts weft-app-shell once the session's runtime runs`);
   const departures = await bus.subscribeSignal(
@@ -157,7 +156,7 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   cleanup.defer(() => departures.close());
   if (!(await bus.nameHasOwner(args.supervisor))) throw new StartError(`the supervisor ${args.supervisor} is not on the bus: weft-app-shell is started by appd`);
   if ((await bus.nameOwner(runtimeName)) !== runtime) throw new StartError(`the runtime of session ${args.sessionId} left the bus`);
-  const exited = await bus.subscribeSignal({ sender: runtime, path: RUNTIME_PATH, interface: RUNTIME_INTERFACE, member: "Exited" }, (body) =>
+  const exited = await bus.subscribeSignal({ sender: runtime, path: Runtime.path, interface: Runtime1.name, member: "Exited" }, (body) =>
     end({ code: APP_SHELL_EXIT.ended, why: `the app ended (${String(body[0])})` }),
   );
   cleanup.defer(() => exited.close());
@@ -177,9 +176,9 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   let waylandFd: number;
   try {
     [waylandFd] = (await bus.call({
-      destination: COMPOSITOR_NAME,
-      path: COMPOSITOR_PATH,
-      interface: COMPOSITOR_INTERFACE,
+      destination: Compositor.busName,
+      path: Compositor.path,
+      interface: Compositor1.name,
       member: "OpenClient",
       signature: "st",
       body: ["application", args.sessionId],
@@ -264,12 +263,12 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   }
   state = "ready";
   try {
-    await bus.requestName(appShellBusName(args.sessionId));
+    await bus.requestName(AppShell.busName(args.sessionId));
   } catch (error) {
-    throw new StartError(`cannot own ${appShellBusName(args.sessionId)}: ${(error as Error).message}`);
+    throw new StartError(`cannot own ${AppShell.busName(args.sessionId)}: ${(error as Error).message}`);
   }
-  cleanup.defer(() => bus.releaseName(appShellBusName(args.sessionId)).catch(() => {}));
-  log.info("ready", { name: appShellBusName(args.sessionId), unique: bus.uniqueName, chromium: chromium.process.pid });
+  cleanup.defer(() => bus.releaseName(AppShell.busName(args.sessionId)).catch(() => {}));
+  log.info("ready", { name: AppShell.busName(args.sessionId), unique: bus.uniqueName, chromium: chromium.process.pid });
   return ended;
 }
 

@@ -9,14 +9,13 @@ import { join } from "node:path";
 import { Variant } from "dbus-next";
 import { connectBus, contractPath, isBusError, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH } from "../runtime/interface.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
-import { APPD_INTERFACE, APPD_PATH, SESSION_INTERFACE } from "./interface.ts";
 import { LAST_SESSION_FILE } from "./last-session.ts";
 import { NotifyListener } from "./notify-listener.ts";
 import { AppdWorld, FakeSystemd, processAlive, type AppdProcess } from "./testing.ts";
 import { outOfMemoryReason } from "./session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";
+import { AppD, AppD1, AppD1Session, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const NOTES = "org.weft.demo.notes";
@@ -35,7 +34,7 @@ beforeAll(async () => {
   await world.install(join(DEMO_DIST, NOTES), { acceptCapabilities: true });
   notifications = new NotifyListener(join(world.root, "notify"));
   appd = await world.startAppd({ NOTIFY_SOCKET: notifications.address });
-  await world.supervisor.subscribeSignal({ interface: APPD_INTERFACE, member: "SessionStateChanged" }, (body) => {
+  await world.supervisor.subscribeSignal({ interface: AppD1.name, member: "SessionStateChanged" }, (body) => {
     stateChanges.push(body as [bigint, string, string]);
   });
 });
@@ -62,7 +61,7 @@ async function expectError(promise: Promise<unknown>, name: string, mentions?: s
 }
 
 function sessionClient(connection: BusConnection, path: string): ServiceClient {
-  return connection.client(contractPath(SESSION_INTERFACE), APPD_INTERFACE, { path });
+  return connection.client(contractPath(AppD1Session.name), AppD1.name, { path });
 }
 
 
@@ -70,7 +69,7 @@ function sessionClient(connection: BusConnection, path: string): ServiceClient {
 async function uiEnd(): Promise<{ bus: BusConnection; received: { sender: string; payload: string }[] }> {
   const bus = await connectBus({ address: world.bus.address });
   const received: { sender: string; payload: string }[] = [];
-  await bus.subscribeSignal({ interface: RUNTIME_INTERFACE, member: "Message" }, (body, message) => {
+  await bus.subscribeSignal({ interface: Runtime1.name, member: "Message" }, (body, message) => {
     received.push({ sender: message.sender as string, payload: body[0] as string });
   });
   return { bus, received };
@@ -83,7 +82,7 @@ async function listSessions(): Promise<[bigint, string, string, string][]> {
 describe("weft-appd", () => {
   test("it tells systemd READY=1; the manager matches its contract; ListInstalledApps lists the store", async () => {
     await notifications.waitFor("READY=1");
-    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: APPD_INTERFACE, path: APPD_PATH, contract: contractPath(APPD_INTERFACE) });
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppD1.name, path: AppD.path, contract: contractPath(AppD1.name) });
     expect(await appd.client.call("ListInstalledApps")).toEqual([
       [COUNTER, "Counter", "0.1.0"],
       [NOTES, "Notes", "0.1.0"],
@@ -96,8 +95,8 @@ describe("weft-appd", () => {
     const second = await uiEnd();
     try {
       const [[id1, path1], [id2, path2]] = (await Promise.all([
-        first.bus.client(contractPath(APPD_INTERFACE), APPD_INTERFACE).callWith(LONG, "Launch", COUNTER, headless),
-        second.bus.client(contractPath(APPD_INTERFACE), APPD_INTERFACE).callWith(LONG, "Launch", COUNTER, headless),
+        first.bus.client(contractPath(AppD1.name), AppD1.name).callWith(LONG, "Launch", COUNTER, headless),
+        second.bus.client(contractPath(AppD1.name), AppD1.name).callWith(LONG, "Launch", COUNTER, headless),
       ])) as [[bigint, string], [bigint, string]];
       expect(id1).not.toBe(id2);
       expect(path1).toBe(`/org/weft/AppD1/sessions/${id1}`);
@@ -109,11 +108,11 @@ describe("weft-appd", () => {
       expect(session1.StartedAt as bigint).toBeGreaterThan(BigInt(Date.now() - 120_000) * 1000n);
       const pids = [session1.RuntimePid as number, session2.RuntimePid as number];
       for (const pid of pids) expect(processAlive(pid)).toBe(true);
-      await expectIntrospectionMatchesContract({ address: world.bus.address, destination: APPD_INTERFACE, path: path1!, contract: contractPath(SESSION_INTERFACE) });
+      await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppD1.name, path: path1!, contract: contractPath(AppD1Session.name) });
       expect(appd.logLines.some((l) => l.msg?.startsWith("systemd is not on the bus"))).toBe(true);
 
-      const runtime1 = first.bus.client(contractPath(RUNTIME_INTERFACE), session1.RuntimeBusName as string, { path: RUNTIME_PATH });
-      const runtime2 = second.bus.client(contractPath(RUNTIME_INTERFACE), session2.RuntimeBusName as string, { path: RUNTIME_PATH });
+      const runtime1 = first.bus.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path });
+      const runtime2 = second.bus.client(contractPath(Runtime1.name), session2.RuntimeBusName as string, { path: Runtime.path });
       for (const command of ["increment", "increment", "increment", "get"]) await runtime1.call("Post", command);
       await runtime2.call("Post", "get");
       await until(() => first.received.length === 4 && second.received.length === 1, "the replies");
@@ -121,8 +120,8 @@ describe("weft-appd", () => {
       expect(second.received.map((m) => m.payload)).toEqual(['{"count":0}']);
 
       // Not the UI end: the other session's UI end and appd's client are refused, and nothing changes.
-      await expectError(second.bus.client(contractPath(RUNTIME_INTERFACE), session1.RuntimeBusName as string, { path: RUNTIME_PATH }).call("Post", "increment"), "org.weft.Runtime1.Error.AccessDenied");
-      await expectError(world.supervisor.client(contractPath(RUNTIME_INTERFACE), session1.RuntimeBusName as string, { path: RUNTIME_PATH }).call("Post", "reset"), "org.weft.Runtime1.Error.AccessDenied");
+      await expectError(second.bus.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "increment"), "org.weft.Runtime1.Error.AccessDenied");
+      await expectError(world.supervisor.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "reset"), "org.weft.Runtime1.Error.AccessDenied");
       await runtime1.call("Post", "get");
       await until(() => first.received.length === 5, "the fifth reply");
       expect(first.received.at(-1)!.payload).toBe('{"count":3}');
@@ -137,7 +136,7 @@ describe("weft-appd", () => {
       ]);
       // Terminate: only the session's launcher (or the shell). Neither appd's other clients nor the other
       // session's launcher may end it, and it keeps running.
-      const appdOf = (bus: BusConnection) => bus.client(contractPath(APPD_INTERFACE), APPD_INTERFACE);
+      const appdOf = (bus: BusConnection) => bus.client(contractPath(AppD1.name), AppD1.name);
       await expectError(appd.client.call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "launched it");
       await expectError(appdOf(second.bus).call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "close it from the taskbar");
       expect(appd.logLines.filter((l) => l.msg === "Terminate refused").length).toBe(2);
@@ -187,7 +186,7 @@ describe("weft-appd", () => {
     const [id, path] = (await appd.client.callWith(LONG, "Launch", COUNTER, headless)) as [bigint, string];
     const shell = await connectBus({ address: world.bus.address });
     try {
-      const terminate = () => shell.client(contractPath(APPD_INTERFACE), APPD_INTERFACE).callWith(LONG, "Terminate", id);
+      const terminate = () => shell.client(contractPath(AppD1.name), AppD1.name).callWith(LONG, "Terminate", id);
       await expectError(terminate(), "org.weft.AppD1.Error.AccessDenied");
       await shell.requestName("org.weft.Shell1");
       await terminate();

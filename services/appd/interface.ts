@@ -4,33 +4,30 @@
  * validated here, at the edge, and the caller comes from the bus; the work is the Supervisor's.
  */
 
-import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { AppD, AppD1, AppD1Session, Shell, type PropertiesOf } from "../../protocol/dbus/index.ts";
+import { busError, requireSameUid, type BusConnection, type Served } from "../common/bus/index.ts";
 import { LaunchOptionsError, parseLaunchOptions } from "./options.ts";
 import type { Session } from "./session.ts";
 import { AppdError, type Supervisor } from "./supervisor.ts";
-import { SHELL_NAME } from "../shell/interface.ts";
-
-export const APPD_INTERFACE = "org.weft.AppD1";
-export const APPD_PATH = objectPathForName(APPD_INTERFACE);
-export const SESSION_INTERFACE = "org.weft.AppD1.Session";
 
 function refused(error: unknown): never {
-  if (error instanceof AppdError) throw busError(APPD_INTERFACE, error.errorName, error.message);
-  if (error instanceof LaunchOptionsError) throw busError(APPD_INTERFACE, "InvalidArgs", error.message);
+  if (error instanceof AppdError) throw busError(AppD1, error.errorName, error.message);
+  if (error instanceof LaunchOptionsError) throw busError(AppD1, "InvalidArgs", error.message);
   throw error;
 }
 
 /** The session objects and the manager's signal, kept in step with the sessions. */
 export class SessionObjects {
-  manager: ExportedService | undefined;
-  readonly #objects = new Map<bigint, ExportedService>();
+  manager: Served<typeof AppD1> | undefined;
+  readonly #objects = new Map<bigint, Served<typeof AppD1Session>>();
 
   constructor(private readonly bus: BusConnection) {}
 
   added(session: Session): void {
     this.#objects.set(
       session.id,
-      this.bus.exportService(contractPath(SESSION_INTERFACE), session.path, {
+      this.bus.serve(AppD1Session, session.path, {
+        methods: {},
         properties: {
           SessionId: { get: () => session.id },
           AppId: { get: () => session.appId },
@@ -58,7 +55,7 @@ export class SessionObjects {
     this.manager?.emit("SessionStateChanged", session.id, session.state, reason);
   }
 
-  propertiesChanged(session: Session, changed: Record<string, unknown>): void {
+  propertiesChanged(session: Session, changed: Partial<PropertiesOf<typeof AppD1Session>>): void {
     this.#objects.get(session.id)?.propertiesChanged(changed);
   }
 
@@ -68,23 +65,23 @@ export class SessionObjects {
   }
 }
 
-export function exportAppd(bus: BusConnection, supervisor: Supervisor, objects: SessionObjects): ExportedService {
-  const manager = bus.exportService(contractPath(APPD_INTERFACE), APPD_PATH, {
+export function exportAppd(bus: BusConnection, supervisor: Supervisor, objects: SessionObjects): Served<typeof AppD1> {
+  const manager = bus.serve(AppD1, AppD.path, {
     methods: {
-      Launch: async ([appId, rawOptions]: [string, Record<string, unknown>], ctx) => {
+      Launch: async ([appId, rawOptions], ctx) => {
         try {
-          await requireSameUid(ctx, APPD_INTERFACE);
+          await requireSameUid(ctx, AppD1);
           const options = parseLaunchOptions(rawOptions);
           const session = await supervisor.launch(appId, options, ctx.sender);
-          return [session.id, session.path];
+          return [session.id, session.path] as [bigint, string];
         } catch (error) {
           refused(error);
         }
       },
-      Terminate: async ([sessionId]: [bigint], ctx) => {
+      Terminate: async ([sessionId], ctx) => {
         try {
-          await requireSameUid(ctx, APPD_INTERFACE);
-          const shell = await bus.nameOwner(SHELL_NAME).catch(() => undefined);
+          await requireSameUid(ctx, AppD1);
+          const shell = await bus.nameOwner(Shell.busName).catch(() => undefined);
           await supervisor.terminate(sessionId, ctx.sender, { shell });
         } catch (error) {
           refused(error);

@@ -14,11 +14,12 @@
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { runtimeDir } from "../common/paths.ts";
-import { APPD_INTERFACE, exportAppd, SessionObjects } from "./interface.ts";
+import { exportAppd, SessionObjects } from "./interface.ts";
 import { takeLastSession, writeLastSession } from "./last-session.ts";
 import { launchLimits } from "./limits.ts";
-import { sdNotify } from "./sd-notify.ts";
+import { sdNotify } from "../common/sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
+import { AppD1 } from "../../protocol/dbus/index.ts";
 
 /** `$XDG_RUNTIME_DIR/weft`, or undefined (with a warning) when there is none: restart persistence is off. */
 function weftRuntimeDir(log: Logger): string | undefined {
@@ -71,7 +72,7 @@ export async function main(): Promise<number> {
       objects.unexportAll();
       manager.unexport();
     });
-    await bus.requestName(APPD_INTERFACE);
+    await bus.requestName(AppD1.name);
   } catch (error) {
     log.error("cannot start", { error: (error as Error).message });
     return 1;
@@ -80,7 +81,7 @@ export async function main(): Promise<number> {
   // Runs before the objects and the bus go (the stack unwinds in reverse): sessions end while appd can still
   // tell their runtimes to stop and emit the last state changes.
   cleanup.defer(async () => {
-    await bus.releaseName(APPD_INTERFACE).catch(() => undefined);
+    await bus.releaseName(AppD1.name).catch(() => undefined);
     const running = await supervisor.shutdown("appd is stopping");
     if (stateDir !== undefined && running.length > 0) {
       try {
@@ -92,7 +93,7 @@ export async function main(): Promise<number> {
     }
   });
 
-  log.info("serving", { name: APPD_INTERFACE, unique: bus.uniqueName });
+  log.info("serving", { name: AppD1.name, unique: bus.uniqueName });
   notify("READY=1", log);
   if (stateDir !== undefined) void relaunch(supervisor, takeLastSession(stateDir, log), log);
 

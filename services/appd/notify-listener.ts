@@ -5,7 +5,7 @@
 
 import { dlopen, FFIType } from "bun:ffi";
 import { errno, SystemError } from "../common/libc.ts";
-import { unixAddress } from "./sd-notify.ts";
+import { unixAddress } from "../common/sd-notify.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

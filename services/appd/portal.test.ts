@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { Variant } from "dbus-next";
 import { buildApps } from "../../apps/build.ts";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH } from "../runtime/interface.ts";
 import { until } from "../runtime/testing.ts";
 import { AppdWorld, type AppdProcess } from "./testing.ts";
+import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const FILER = "org.weft.test.filer";
 let world: AppdWorld;
@@ -42,8 +42,8 @@ afterAll(async () => {
 
 
 test("the session's guest writes to Documents through the portal; after Terminate its root is revoked", async () => {
-  const [sessionId] = (await appd.client.callWith({ timeoutMs: 60_000 }, "Launch", FILER, { headless: new Variant("b", true) })) as [bigint];
-  const runtime = world.supervisor.client(contractPath(RUNTIME_INTERFACE), `org.weft.Runtime1.S${sessionId}`, { path: RUNTIME_PATH });
+  const [sessionId] = await appd.client.callWith({ timeoutMs: 60_000 }, "Launch", FILER, { headless: new Variant("b", true) });
+  const runtime = world.supervisor.client(contractPath(Runtime1.name), `org.weft.Runtime1.S${sessionId}`, { path: Runtime.path });
   const replies: string[] = [];
   await runtime.on("Message", (payload) => replies.push(payload as string));
   await runtime.call("Post", "write /xdg/documents/from-app.txt written through appd's grant");

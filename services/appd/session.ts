@@ -20,7 +20,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describeAppShellExit, type AppShellHandle } from "../app-shell/driver.ts";
 import type { Logger } from "../common/log.ts";
 import type { RuntimeHandle } from "../runtime/driver.ts";
-import { runtimeBusName } from "../runtime/interface.ts";
+import { AppD, Runtime } from "../../protocol/dbus/index.ts";
 import { GUEST_FINISH_GRACE_MS } from "../runtime/session.ts";
 
 export type SessionState = "starting" | "running" | "stopping" | "stopped";
@@ -41,8 +41,6 @@ const UI_ENDED_WAIT_MS = 1_000;
 /** How long an exit waits for the runtime's Exited signal, which says why the guest ended. */
 const EXITED_SIGNAL_WAIT_MS = 200;
 const SIGKILL = 9;
-
-export const SESSIONS_PATH = "/org/weft/AppD1/sessions";
 
 /** What the session tells the outside (appd's D-Bus surface) when it changes. */
 export interface SessionObserver {
@@ -102,8 +100,8 @@ export class Session {
     log: Logger,
     private readonly memoryLimitBytes = 0n,
   ) {
-    this.path = `${SESSIONS_PATH}/${id}`;
-    this.runtimeBusName = runtimeBusName(id);
+    this.path = AppD.sessionPath(id);
+    this.runtimeBusName = Runtime.busName(id);
     this.#log = log.with({ session: String(id), app: appId });
   }
 

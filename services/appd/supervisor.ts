@@ -21,7 +21,7 @@
  */
 
 import { AppShellHandle, removeSessionProfiles } from "../app-shell/driver.ts";
-import { APP_SHELL_INTERFACE, APP_SHELL_PATH } from "../app-shell/interface.ts";
+import { AppD1, AppShell, AppShell1, Compositor, FilePortal, FilePortal1, Runtime, Runtime1, type ErrorsOf } from "../../protocol/dbus/index.ts";
 import { appIdProblem } from "../common/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
@@ -32,34 +32,19 @@ import { verifyPackage } from "../common/signing.ts";
 import { findPackage, listInstalled } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
 import { RuntimeHandle } from "../runtime/driver.ts";
-import { RUNTIME_INTERFACE, runtimeBusName } from "../runtime/interface.ts";
 import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";
 import { Session, type SessionObserver } from "./session.ts";
 import { MEMORY_MAX_BYTES, SystemdScopes, UnitError } from "./units.ts";
 
-const COMPOSITOR_NAME = "org.weft.Compositor1";
 /** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
 export const MAX_LIVE_SESSIONS = 64;
 /** How long a stopped session stays visible (its object, ListSessions) so clients can read why it ended. */
 export const STOPPED_RETENTION_MS = 60_000;
 
-export type AppdErrorName =
-  | "InvalidAppId"
-  | "InvalidArgs"
-  | "NotInstalled"
-  | "InvalidPackage"
-  | "Unsigned"
-  | "Tampered"
-  | "Untrusted"
-  | "Revoked"
-  | "MalformedSignature"
-  | "TooManySessions"
-  | "StartFailed"
-  | "UnitFailed"
-  | "UnknownSession"
-  | "AccessDenied";
+/** The names of appd's errors, as protocol/dbus/org.weft.AppD1.xml documents them. */
+export type AppdErrorName = ErrorsOf<typeof AppD1>;
 
 /** A refusal with its D-Bus error name (`org.weft.AppD1.Error.<name>`). */
 export class AppdError extends Error {
@@ -132,7 +117,7 @@ export class Supervisor {
       const reset = await this.#scopes.resetLeftovers();
       if (reset.length > 0) this.#log.info("reset the failed scopes of sessions an earlier appd left", { units: reset.join(" ") });
     }
-    await this.#bus.subscribeSignal({ interface: RUNTIME_INTERFACE, member: "Exited" }, (body, message) => {
+    await this.#bus.subscribeSignal({ interface: Runtime1.name, member: "Exited" }, (body, message) => {
       const [status, text] = body as [string, string];
       for (const session of this.sessions.values()) {
         if (session.runtimeUniqueName !== undefined && session.runtimeUniqueName === message.sender) session.runtimeReportedExit(status, text);
@@ -219,7 +204,7 @@ export class Supervisor {
     }
     session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
     if (channel === undefined) await runtime.client.call("BindUi", caller);
-    else if (await this.#bus.nameHasOwner(COMPOSITOR_NAME)) await this.#startUi(session, channel[1]);
+    else if (await this.#bus.nameHasOwner(Compositor.busName)) await this.#startUi(session, channel[1]);
     else if (!this.#withoutCompositorLogged) {
       this.#withoutCompositorLogged = true;
       this.#log.info("the compositor is not on the bus: sessions run without a window (their messages are held for a UI end)");
@@ -261,7 +246,7 @@ export class Supervisor {
     if (credentials.pid !== ui.process.pid) {
       throw new AppdError("StartFailed", `${ui.busName} is owned by another process (pid ${credentials.pid}), not by the session's weft-app-shell`);
     }
-    await this.#bus.call({ destination: owner, path: APP_SHELL_PATH, interface: APP_SHELL_INTERFACE, member: "Bound" });
+    await this.#bus.proxy(AppShell1, { busName: owner, path: AppShell.path }).call("Bound");
   }
 
   /**
@@ -272,16 +257,15 @@ export class Supervisor {
     const { roots, missing } = portalRoots(session.grantedCapabilities, this.#env);
     for (const source of missing) this.#log.warn("no folder for a granted portal root on this machine", { session: String(session.id), source });
     if (roots.length === 0) return;
-    const portal = (member: string, signature: string, body: unknown[]) =>
-      this.#bus.call({ destination: "org.weft.FilePortal1", path: "/org/weft/FilePortal1", interface: "org.weft.FilePortal1", member, signature, body });
+    const portal = this.#bus.proxy(FilePortal1, FilePortal);
     try {
-      await portal("RegisterGrants", "ta(ssb)", [session.id, roots]);
+      await portal.call("RegisterGrants", session.id, roots);
     } catch (error) {
       this.#log.warn("the file portal did not take the session's roots: its files calls will fail", { session: String(session.id), error: (error as Error).message });
       return;
     }
     void session.stopped.then(() =>
-      portal("RevokeGrants", "t", [session.id]).catch((error) =>
+      portal.call("RevokeGrants", session.id).catch((error) =>
         this.#log.warn("could not revoke the session's portal roots", { session: String(session.id), error: (error as Error).message }),
       ),
     );
@@ -322,7 +306,7 @@ export class Supervisor {
   async #allocateId(): Promise<bigint> {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const id = this.#nextId++;
-      if (!(await this.#bus.nameHasOwner(runtimeBusName(id)))) return id;
+      if (!(await this.#bus.nameHasOwner(Runtime.busName(id)))) return id;
       this.#log.warn("skipping a session id whose runtime bus name is taken", { session: String(id) });
     }
     throw new AppdError("StartFailed", "no free session id: too many runtime bus names are taken");

@@ -7,14 +7,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
-import { busError, connectBus, contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import { busError, connectBus, type BusConnection, type BusProxy } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "../compositor/interface.ts";
 import type { Pixels } from "../compositor/native.ts";
 import { decodePng } from "../compositor/png.ts";
-import { parseWindowRows, type WindowRow } from "../compositor/interface.ts";
-import { APPD_INTERFACE } from "./interface.ts";
+import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
 const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
@@ -74,19 +72,19 @@ export class CompositorProcess {
 
   async serving(): Promise<void> {
     const deadline = Date.now() + 20_000;
-    while (!(await this.world.supervisor.nameHasOwner(COMPOSITOR_NAME))) {
+    while (!(await this.world.supervisor.nameHasOwner(Compositor.busName))) {
       if (this.process.exitCode !== null) throw new Error(`weft-compositor exited ${this.process.exitCode}: ${await this.log}`);
       if (Date.now() > deadline) throw new Error("weft-compositor did not start");
       await Bun.sleep(50);
     }
   }
 
-  call(member: string, signature = "", body: unknown[] = [], iface = COMPOSITOR_INTERFACE): Promise<unknown[]> {
-    return this.world.supervisor.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: iface, member, signature, body });
+  call(member: string, signature = "", body: unknown[] = [], iface = Compositor1.name): Promise<unknown[]> {
+    return this.world.supervisor.call({ destination: Compositor.busName, path: Compositor.path, interface: iface, member, signature, body });
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    return parseWindowRows(await this.call("ListWindows"));
+    return windowRows(await this.world.supervisor.proxy(Compositor1, Compositor).call("ListWindows"));
   }
 
   async screenshot(): Promise<Pixels> {
@@ -96,7 +94,7 @@ export class CompositorProcess {
 
   /** TestInput.Click at layout coordinates (x, y). */
   click(x: number, y: number): Promise<unknown[]> {
-    return this.call("Click", "dd", [x, y], "org.weft.Compositor1.TestInput");
+    return this.call("Click", "dd", [x, y], Compositor1TestInput.name);
   }
 
   async stop(): Promise<void> {
@@ -113,11 +111,11 @@ export class CompositorProcess {
 export class AppdProcess {
   readonly process: ReturnType<typeof Bun.spawn>;
   readonly logLines: any[] = [];
-  readonly client: ServiceClient;
+  readonly client: BusProxy<typeof AppD1>;
 
   constructor(env: Record<string, string>, connection: BusConnection) {
     this.process = Bun.spawn([process.execPath, MAIN], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    this.client = connection.client(contractPath(APPD_INTERFACE), APPD_INTERFACE);
+    this.client = connection.proxy(AppD1, AppD);
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => {
       try {
         this.logLines.push(JSON.parse(line));

@@ -12,8 +12,8 @@ import { ErrorNames, isBusError } from "../common/bus/index.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { CLIPBOARD_MAX_BYTES } from "./clipboard.ts";
-import { COMPOSITOR_INTERFACE } from "./interface.ts";
 import { CompositorWorld, type SpawnedClient } from "./testing.ts";
+import { Compositor1 } from "../../protocol/dbus/index.ts";
 
 const TEXT = "text/plain;charset=utf-8";
 let world: CompositorWorld;
@@ -41,7 +41,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 function expectError(error: Error, name: string, text?: string): void {
   if (!isBusError(error)) throw error;
   if (!error.type.endsWith(name)) throw new Error(`expected ${name}, got ${error.type}: ${error.message}`);
-  expect(isBusError(error, name.includes(".") ? name : `${COMPOSITOR_INTERFACE}.Error.${name}`)).toBe(true);
+  expect(isBusError(error, name.includes(".") ? name : `${Compositor1.name}.Error.${name}`)).toBe(true);
   if (text !== undefined) expect(error.message).toContain(text);
 }
 
@@ -154,7 +154,7 @@ describe("ClipboardGet", () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const error = await failure(get());
-      if (isBusError(error, `${COMPOSITOR_INTERFACE}.Error.TooLarge`)) break;
+      if (isBusError(error, `${Compositor1.name}.Error.TooLarge`)) break;
       if (Date.now() > deadline) throw error;
       await Bun.sleep(25);
     }

@@ -15,7 +15,8 @@
  * the selection (wlroots), and only a client holding a recent input serial may set it.
  */
 
-import { busError, closeFd, requireSameUid, type CallContext, type MethodHandler } from "../common/bus/index.ts";
+import { Compositor1 } from "../../protocol/dbus/index.ts";
+import { busError, closeFd, requireSameUid, type CallContext, type Handlers } from "../common/bus/index.ts";
 import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
 import { CompositorError, type NativeCompositor } from "./native.ts";
 
@@ -26,8 +27,6 @@ export const READ_TIMEOUT_MS = 5_000;
 /** What "text" means to callers that do not care which text type the owner offers. */
 export const TEXT_MIME = "text/plain;charset=utf-8";
 
-/** interface.ts's COMPOSITOR_INTERFACE (not imported: interface.ts imports this module). */
-const COMPOSITOR_INTERFACE = "org.weft.Compositor1";
 const ENOENT = 2;
 const ENODATA = 61;
 
@@ -84,7 +83,7 @@ export async function readLimited(fd: number, limit: number, timeoutMs: number):
 function checkMime(mime: string): void {
   if (mime.length > MIME_MAX || !MIME.test(mime)) {
     const shown = mime.length > 64 ? `${JSON.stringify(mime.slice(0, 64))}… (${mime.length} characters)` : JSON.stringify(mime);
-    throw busError(COMPOSITOR_INTERFACE, "InvalidArgs", `${shown} is not a mime type: use e.g. "${TEXT_MIME}" or "image/png" (printable ASCII, at most ${MIME_MAX} characters)`);
+    throw busError(Compositor1, "InvalidArgs", `${shown} is not a mime type: use e.g. "${TEXT_MIME}" or "image/png" (printable ASCII, at most ${MIME_MAX} characters)`);
   }
 }
 
@@ -97,17 +96,17 @@ export async function clipboardGet(compositor: NativeCompositor, mime: string, p
     received = compositor.clipboardReceive(mime, primary);
   } catch (error) {
     if (!(error instanceof CompositorError)) throw error;
-    if (error.errno === ENOENT) throw busError(COMPOSITOR_INTERFACE, "NotFound", `nothing is copied to ${what}`);
+    if (error.errno === ENOENT) throw busError(Compositor1, "NotFound", `nothing is copied to ${what}`);
     if (error.errno === ENODATA) {
       const offered = compositor.clipboardTypes(primary) ?? [];
-      throw busError(COMPOSITOR_INTERFACE, "NotOffered", `${what} is not offered as ${mime}; it is offered as: ${offered.join(", ") || "(nothing)"}`);
+      throw busError(Compositor1, "NotOffered", `${what} is not offered as ${mime}; it is offered as: ${offered.join(", ") || "(nothing)"}`);
     }
-    throw busError(COMPOSITOR_INTERFACE, "Failed", error.message);
+    throw busError(Compositor1, "Failed", error.message);
   }
   try {
     return await readLimited(received.fd, CLIPBOARD_MAX_BYTES, READ_TIMEOUT_MS);
   } catch (error) {
-    if (error instanceof ClipboardReadError) throw busError(COMPOSITOR_INTERFACE, error.reason, `reading ${what} as ${received.mime}: ${error.message}`);
+    if (error instanceof ClipboardReadError) throw busError(Compositor1, error.reason, `reading ${what} as ${received.mime}: ${error.message}`);
     throw error;
   }
 }
@@ -116,27 +115,29 @@ export async function clipboardGet(compositor: NativeCompositor, mime: string, p
 export function clipboardSet(compositor: NativeCompositor, data: Uint8Array, mime: string, primary: boolean): void {
   checkMime(mime);
   if (data.length > CLIPBOARD_MAX_BYTES) {
-    throw busError(COMPOSITOR_INTERFACE, "TooLarge", `${data.length} bytes is more than the clipboard holds (${CLIPBOARD_MAX_BYTES} bytes)`);
+    throw busError(Compositor1, "TooLarge", `${data.length} bytes is more than the clipboard holds (${CLIPBOARD_MAX_BYTES} bytes)`);
   }
   try {
     compositor.clipboardSet(data, mime, primary);
   } catch (error) {
-    if (error instanceof CompositorError) throw busError(COMPOSITOR_INTERFACE, "Failed", error.message);
+    if (error instanceof CompositorError) throw busError(Compositor1, "Failed", error.message);
     throw error;
   }
 }
 
 /** The Compositor1 clipboard methods, for callers with the compositor's own uid that `allow` lets through. */
-export function clipboardMethods(compositor: NativeCompositor, allow: (ctx: CallContext) => Promise<void>): Record<string, MethodHandler> {
+type ClipboardMethods = Pick<Handlers<typeof Compositor1>["methods"], "ClipboardGet" | "ClipboardSet" | "PrimarySelectionGet" | "PrimarySelectionSet">;
+
+export function clipboardMethods(compositor: NativeCompositor, allow: (ctx: CallContext) => Promise<void>): ClipboardMethods {
   const get = (primary: boolean) => async ([mime]: [string], ctx: CallContext) => {
-    await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+    await requireSameUid(ctx, Compositor1);
     await allow(ctx);
     const data = await clipboardGet(compositor, mime, primary);
     ctx.log.info("selection read", { primary, mime, bytes: data.length });
     return ctx.closeAfterReply(sealedContent("weft-clipboard", data));
   };
   const set = (primary: boolean) => async ([content, mime]: [number, string], ctx: CallContext) => {
-    await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+    await requireSameUid(ctx, Compositor1);
     await allow(ctx);
     let data: Uint8Array;
     try {
@@ -144,7 +145,7 @@ export function clipboardMethods(compositor: NativeCompositor, allow: (ctx: Call
     } catch (error) {
       if (!(error instanceof SealedContentError)) throw error;
       const name = error.reason === "too-large" ? "TooLarge" : "InvalidArgs";
-      throw busError(COMPOSITOR_INTERFACE, name, `${error.message} (the clipboard holds at most ${CLIPBOARD_MAX_BYTES} bytes)`);
+      throw busError(Compositor1, name, `${error.message} (the clipboard holds at most ${CLIPBOARD_MAX_BYTES} bytes)`);
     }
     clipboardSet(compositor, data, mime, primary);
     ctx.log.info("selection set", { primary, mime, bytes: data.length });

@@ -10,8 +10,8 @@ import { closeFd, connectBus, contractPath, isBusError } from "../common/bus/ind
 import { withSealedContent } from "../common/sealed-content.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { NotifyListener } from "../appd/notify-listener.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
 import { CompositorWorld } from "./testing.ts";
+import { Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
 
 const PRIVILEGED = ["zwlr_screencopy_manager_v1", "zweft_shell_manager_v1", "zwlr_layer_shell_v1"];
 const EVERYONE = [
@@ -66,9 +66,9 @@ describe("org.weft.Compositor1", () => {
   test("the exported interface matches its contract", async () => {
     await expectIntrospectionMatchesContract({
       address: world.bus.address,
-      destination: COMPOSITOR_NAME,
-      path: COMPOSITOR_PATH,
-      contract: contractPath(COMPOSITOR_INTERFACE),
+      destination: Compositor.busName,
+      path: Compositor.path,
+      contract: contractPath(Compositor1.name),
     });
   });
 
@@ -99,8 +99,8 @@ describe("org.weft.Compositor1", () => {
     const stranger = await connectBus({ address: world.bus.address });
     try {
       const as = (member: string, signature: string, body: unknown[]) =>
-        stranger.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
-      const refusal = (pending: Promise<unknown>) => pending.then(() => "allowed", (e: Error) => (isBusError(e, `${COMPOSITOR_INTERFACE}.Error.AccessDenied`) ? e.message : `other: ${e.message}`));
+        stranger.call({ destination: Compositor.busName, path: Compositor.path, interface: Compositor1.name, member, signature, body });
+      const refusal = (pending: Promise<unknown>) => pending.then(() => "allowed", (e: Error) => (isBusError(e, `${Compositor1.name}.Error.AccessDenied`) ? e.message : `other: ${e.message}`));
       expect(await refusal(as("OpenClient", "st", ["shell", 0n]))).toContain("the owner of org.weft.Shell1.Role");
       for (const member of ["ClipboardGet", "PrimarySelectionGet"]) expect(await refusal(as(member, "s", ["text/plain"]))).toContain("runtimes");
       expect(await refusal(withSealedContent("test", Buffer.from("x"), (fd) => as("ClipboardSet", "hs", [fd, "text/plain"])))).toContain("runtimes");
@@ -123,7 +123,7 @@ describe("org.weft.Compositor1", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(isBusError(error, `${COMPOSITOR_INTERFACE}.Error.InvalidArgs`)).toBe(true);
+      expect(isBusError(error, `${Compositor1.name}.Error.InvalidArgs`)).toBe(true);
     }
   });
 
@@ -162,6 +162,6 @@ describe("org.weft.Compositor1", () => {
     expect(exitCode).toBe(0);
     expect(log).toContain("compositor stopped");
     expect(notifications.drain()).toEqual(["READY=1", "STOPPING=1"]);
-    expect(await world.client.nameHasOwner(COMPOSITOR_NAME)).toBe(false);
+    expect(await world.client.nameHasOwner(Compositor.busName)).toBe(false);
   });
 });

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, contractPath, isBusError } from "../common/bus/index.ts";
 import { busctl, expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH } from "./interface.ts";
 import { differingPixels, pixelAt } from "./png.ts";
-import { BTN_LEFT, decideTestInput, KEY_LEFTSHIFT, TEST_INPUT_INTERFACE } from "./test-input.ts";
+import { BTN_LEFT, decideTestInput, KEY_LEFTSHIFT } from "./test-input.ts";
 import { CompositorWorld, type WindowRow } from "./testing.ts";
+import { Compositor, Compositor1, Compositor1TestInput } from "../../protocol/dbus/index.ts";
 
 const KEY_Z = 44;
 const KEY_X = 45;
@@ -22,7 +22,7 @@ const KEY_UP = 103;
 const KEY_LEFT = 105;
 const KEY_RIGHT = 106;
 const KEY_DOWN = 108;
-const INVALID_ARGS = `${COMPOSITOR_INTERFACE}.Error.InvalidArgs`;
+const INVALID_ARGS = `${Compositor1.name}.Error.InvalidArgs`;
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -94,10 +94,10 @@ describe("when TestInput exists", () => {
     }
 
     async function exportsTestInput(world: CompositorWorld): Promise<boolean> {
-      const result = await busctl(world.bus.address, ["introspect", "--xml-interface", COMPOSITOR_NAME, COMPOSITOR_PATH]);
+      const result = await busctl(world.bus.address, ["introspect", "--xml-interface", Compositor.busName, Compositor.path]);
       expect(result.exitCode).toBe(0);
-      expect(result.stdout).toContain(`interface name="${COMPOSITOR_INTERFACE}"`);
-      return result.stdout.includes(`interface name="${TEST_INPUT_INTERFACE}"`);
+      expect(result.stdout).toContain(`interface name="${Compositor1.name}"`);
+      return result.stdout.includes(`interface name="${Compositor1TestInput.name}"`);
     }
 
     test("without the flag it does not export TestInput, and calls to it fail", async () => {
@@ -156,7 +156,7 @@ describe("typing into terminals", () => {
   const focus = (session: bigint) => world.call("FocusSession", "t", [session]);
   /** `busctl call` on TestInput, for arguments dbus-next will not send (NaN, infinities); expects InvalidArgs. */
   async function expectBusctlInvalid(args: string[], message: RegExp): Promise<void> {
-    const result = await busctl(world.bus.address, ["call", "--", COMPOSITOR_NAME, COMPOSITOR_PATH, TEST_INPUT_INTERFACE, ...args]);
+    const result = await busctl(world.bus.address, ["call", "--", Compositor.busName, Compositor.path, Compositor1TestInput.name, ...args]);
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toMatch(message);
     // busctl prints only the message; the error's name is checked on the same path with dbus-next elsewhere.
@@ -167,9 +167,9 @@ describe("typing into terminals", () => {
   test("the headless service exports TestInput as its contract says", async () => {
     await expectIntrospectionMatchesContract({
       address: world.bus.address,
-      destination: COMPOSITOR_NAME,
-      path: COMPOSITOR_PATH,
-      contract: contractPath(TEST_INPUT_INTERFACE),
+      destination: Compositor.busName,
+      path: Compositor.path,
+      contract: contractPath(Compositor1TestInput.name),
     });
   });
 

@@ -14,37 +14,32 @@
  */
 
 import * as v from "valibot";
-import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { Compositor, Compositor1, outputTuple, Runtime, Shell, windowTuple, type ClientRole } from "../../protocol/dbus/index.ts";
+import { busError, requireSameUid, type BusConnection, type CallContext, type Served } from "../common/bus/index.ts";
 import { clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
-import { CompositorError, type ClientRole, type NativeCompositor, type WindowInfo } from "./native.ts";
+import { CompositorError, type NativeCompositor } from "./native.ts";
 import { encodePng } from "./png.ts";
 
-export const COMPOSITOR_NAME = "org.weft.Compositor1";
-export const COMPOSITOR_INTERFACE = COMPOSITOR_NAME;
-export const COMPOSITOR_PATH = objectPathForName(COMPOSITOR_NAME);
+type CompositorService = Served<typeof Compositor1>;
 
 const RoleSchema = v.picklist(["shell", "application"] satisfies ClientRole[]);
 
 function failed(error: unknown): never {
-  if (error instanceof CompositorError) throw busError(COMPOSITOR_INTERFACE, "Failed", error.message);
+  if (error instanceof CompositorError) throw busError(Compositor1, "Failed", error.message);
   throw error;
 }
 
-/** The shell's role name: weft-shell owns it for its whole life, from before it asks for its connections. */
-export const SHELL_ROLE_NAME = "org.weft.Shell1.Role";
-const RUNTIME_NAME = /^org\.weft\.Runtime1\.S\d+$/;
-
-/** Whether `sender` is the shell: the owner of its role name right now. */
+/** Whether `sender` is the shell: the owner of its role name right now (weft-shell owns it for its whole life). */
 async function isShell(bus: BusConnection, sender: string): Promise<boolean> {
-  return (await bus.nameOwner(SHELL_ROLE_NAME).catch(() => undefined)) === sender;
+  return (await bus.nameOwner(Shell.roleName).catch(() => undefined)) === sender;
 }
 
 /** Whether `sender` owns some session's org.weft.Runtime1.S<N> right now. */
 async function isRuntime(bus: BusConnection, sender: string): Promise<boolean> {
   const [names] = (await bus.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "ListNames" })) as [string[]];
   for (const name of names) {
-    if (RUNTIME_NAME.test(name) && (await bus.nameOwner(name).catch(() => undefined)) === sender) return true;
+    if (Runtime.busNamePattern.test(name) && (await bus.nameOwner(name).catch(() => undefined)) === sender) return true;
   }
   return false;
 }
@@ -53,7 +48,7 @@ async function isRuntime(bus: BusConnection, sender: string): Promise<boolean> {
 function refuseUnless(allowed: boolean, ctx: CallContext, who: string): void {
   if (allowed) return;
   ctx.log.warn("refused a caller", { member: ctx.member, caller: ctx.sender });
-  throw busError(COMPOSITOR_INTERFACE, "AccessDenied", `${ctx.member} is for ${who}`);
+  throw busError(Compositor1, "AccessDenied", `${ctx.member} is for ${who}`);
 }
 
 export interface CompositorAccess {
@@ -62,16 +57,16 @@ export interface CompositorAccess {
 }
 
 /** Exports Compositor1 for `compositor` at /org/weft/Compositor1. */
-export function exportCompositor(bus: BusConnection, compositor: NativeCompositor, access: CompositorAccess = { testSurface: false }): ExportedService {
-  return bus.exportService(contractPath(COMPOSITOR_INTERFACE), COMPOSITOR_PATH, {
+export function exportCompositor(bus: BusConnection, compositor: NativeCompositor, access: CompositorAccess = { testSurface: false }): CompositorService {
+  return bus.serve(Compositor1, Compositor.path, {
     methods: {
-      OpenClient: async ([role, sessionId]: [string, bigint], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      OpenClient: async ([role, sessionId], ctx) => {
+        await requireSameUid(ctx, Compositor1);
         const parsed = v.safeParse(RoleSchema, role);
         if (!parsed.success) {
-          throw busError(COMPOSITOR_INTERFACE, "InvalidArgs", `role ${JSON.stringify(role)} is unknown: use "shell" or "application"`);
+          throw busError(Compositor1, "InvalidArgs", `role ${JSON.stringify(role)} is unknown: use "shell" or "application"`);
         }
-        if (parsed.output === "shell") refuseUnless(await isShell(bus, ctx.sender), ctx, `the shell: a "shell" connection only for the owner of ${SHELL_ROLE_NAME}`);
+        if (parsed.output === "shell") refuseUnless(await isShell(bus, ctx.sender), ctx, `the shell: a "shell" connection only for the owner of ${Shell.roleName}`);
         let fd: number;
         try {
           fd = compositor.openClient(parsed.output, sessionId);
@@ -81,35 +76,35 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
         ctx.log.info("client connection opened", { role: parsed.output, session: String(sessionId) });
         return ctx.closeAfterReply(fd);
       },
-      ListOutputs: async (_args: [], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      ListOutputs: async (_args, ctx) => {
+        await requireSameUid(ctx, Compositor1);
         try {
-          return compositor.listOutputs().map((o) => [o.name, o.x, o.y, o.width, o.height]);
+          return compositor.listOutputs().map(outputTuple);
         } catch (error) {
           failed(error);
         }
       },
-      ListWindows: async (_args: [], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      ListWindows: async (_args, ctx) => {
+        await requireSameUid(ctx, Compositor1);
         try {
-          return compositor.listWindows().map((w) => [w.id, w.session, w.role, w.appId, w.title, w.x, w.y, w.width, w.height, w.focused]);
+          return compositor.listWindows().map(windowTuple);
         } catch (error) {
           failed(error);
         }
       },
-      FocusSession: async ([sessionId]: [bigint], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      FocusSession: async ([sessionId], ctx) => {
+        await requireSameUid(ctx, Compositor1);
         let shown: boolean;
         try {
           shown = compositor.showSession(sessionId);
         } catch (error) {
           failed(error);
         }
-        if (!shown) throw busError(COMPOSITOR_INTERFACE, "NotFound", `session ${sessionId} has no window to focus`);
+        if (!shown) throw busError(Compositor1, "NotFound", `session ${sessionId} has no window to focus`);
         ctx.log.info("session focused", { session: String(sessionId) });
       },
-      CloseSession: async ([sessionId]: [bigint], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      CloseSession: async ([sessionId], ctx) => {
+        await requireSameUid(ctx, Compositor1);
         try {
           const asked = compositor.closeSession(sessionId);
           ctx.log.info("asked a session's windows to close", { session: String(sessionId), windows: asked });
@@ -118,28 +113,28 @@ export function exportCompositor(bus: BusConnection, compositor: NativeComposito
           failed(error);
         }
       },
-      Screenshot: async ([output]: [string], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
-        refuseUnless(access.testSurface || (await isShell(bus, ctx.sender)), ctx, `the shell (the owner of ${SHELL_ROLE_NAME})`);
+      Screenshot: async ([output], ctx) => {
+        await requireSameUid(ctx, Compositor1);
+        refuseUnless(access.testSurface || (await isShell(bus, ctx.sender)), ctx, `the shell (the owner of ${Shell.roleName})`);
         let pixels;
         try {
           pixels = compositor.screenshot(output);
         } catch (error) {
           failed(error);
         }
-        if (pixels === null) throw busError(COMPOSITOR_INTERFACE, "NotFound", `there is no output named ${JSON.stringify(output)}: see ListOutputs`);
+        if (pixels === null) throw busError(Compositor1, "NotFound", `there is no output named ${JSON.stringify(output)}: see ListOutputs`);
         return encodePng(pixels);
       },
       // The clipboard: ClipboardGet/Set, PrimarySelectionGet/Set (clipboard.ts).
       ...clipboardMethods(compositor, async (ctx) =>
-        refuseUnless((await isShell(bus, ctx.sender)) || (await isRuntime(bus, ctx.sender)), ctx, `the shell (${SHELL_ROLE_NAME}) and the apps' runtimes (org.weft.Runtime1.S<id>)`),
+        refuseUnless((await isShell(bus, ctx.sender)) || (await isRuntime(bus, ctx.sender)), ctx, `the shell (${Shell.roleName}) and the apps' runtimes (${Runtime.busNameTemplate})`),
       ),
     },
   });
 }
 
 /** Turns the compositor thread's events into Compositor1 signals on `service`. */
-export function emitCompositorEvent(service: ExportedService, event: CompositorEvent): void {
+export function emitCompositorEvent(service: CompositorService, event: CompositorEvent): void {
   switch (event.kind) {
     case "window-mapped":
       return service.emit("WindowMapped", event.id, event.session, event.role, event.appId, event.title);
@@ -152,24 +147,4 @@ export function emitCompositorEvent(service: ExportedService, event: CompositorE
     case "gesture":
       return service.emit("NavigationGesture", event.type, event.fingers, event.dx, event.dy);
   }
-}
-
-/** One row of ListWindows as clients read it (`a(utsssiiiib)`): the same fields the native side lists. */
-export type WindowRow = WindowInfo;
-
-/** The body of a ListWindows reply as rows (for clients of the service: tests, the shell, the demo). */
-export function parseWindowRows(reply: unknown[]): WindowRow[] {
-  const rows = (reply[0] ?? []) as unknown[][];
-  return rows.map(([id, session, role, appId, title, x, y, width, height, focused]) => ({
-    id: id as number,
-    session: session as bigint,
-    role: role === "shell" ? "shell" : "application",
-    appId: appId as string,
-    title: title as string,
-    x: x as number,
-    y: y as number,
-    width: width as number,
-    height: height as number,
-    focused: focused as boolean,
-  }));
 }

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isBusError } from "../common/bus/index.ts";
-import { COMPOSITOR_INTERFACE } from "./interface.ts";
 import type { Pixels } from "./native.ts";
 import { differingPixels } from "./png.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "./testing.ts";
+import { Compositor1 } from "../../protocol/dbus/index.ts";
 
 let world: CompositorWorld;
 
@@ -26,7 +26,7 @@ async function expectBusError(promise: Promise<unknown>, name: string): Promise<
     () => undefined,
     (e: unknown) => e,
   );
-  expect(isBusError(error, `${COMPOSITOR_INTERFACE}.Error.${name}`)).toBe(true);
+  expect(isBusError(error, `${Compositor1.name}.Error.${name}`)).toBe(true);
   return error as Error;
 }
 

@@ -19,12 +19,13 @@
  * Exit codes: 0 stopped by a signal; 2 usage; 3 could not start (no bus, no backend, name taken); 1 the bus went away.
  */
 
-import { sdNotify } from "../appd/sd-notify.ts";
+import { sdNotify } from "../common/sd-notify.ts";
+import { Compositor } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../common/bus/index.ts";
 import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
 import { readEvents } from "./events.ts";
-import { COMPOSITOR_NAME, emitCompositorEvent, exportCompositor } from "./interface.ts";
+import { emitCompositorEvent, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";
 import { exportTestInputIfAllowed } from "./test-input.ts";
 
@@ -44,16 +45,16 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   // client of the user may also take screenshots (interface.ts).
   const testInput = await startStep("cannot set up test input", () => exportTestInputIfAllowed(bus, compositor, log, process.env));
   if (testInput !== null) cleanup.defer(() => testInput.unexport());
-  const service = await startStep("cannot export /org/weft/Compositor1", () => exportCompositor(bus, compositor, { testSurface: testInput !== null }));
+  const service = await startStep(`cannot export ${Compositor.path}`, () => exportCompositor(bus, compositor, { testSurface: testInput !== null }));
   cleanup.defer(() => service.unexport());
   // Events become signals in order; the pipe ends when the compositor thread is gone (after close()).
   readEvents(compositor.takeEventFd(), (event) => emitCompositorEvent(service, event)).catch((error) =>
     log.error("reading compositor events failed", { error: String(error) }),
   );
 
-  await startStep(`cannot own ${COMPOSITOR_NAME} (is another weft-compositor running?)`, () => bus.requestName(COMPOSITOR_NAME));
-  cleanup.defer(() => bus.releaseName(COMPOSITOR_NAME).catch(() => {}));
-  log.info("ready", { name: COMPOSITOR_NAME, outputs: outputs.map((o) => `${o.name}:${o.width}x${o.height}+${o.x}+${o.y}`).join(" ") });
+  await startStep(`cannot own ${Compositor.busName} (is another weft-compositor running?)`, () => bus.requestName(Compositor.busName));
+  cleanup.defer(() => bus.releaseName(Compositor.busName).catch(() => {}));
+  log.info("ready", { name: Compositor.busName, outputs: outputs.map((o) => `${o.name}:${o.width}x${o.height}+${o.x}+${o.y}`).join(" ") });
   sdNotify("READY=1");
 
   return untilStopped(bus, log, cleanup, () => sdNotify("STOPPING=1"));

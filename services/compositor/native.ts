@@ -10,20 +10,16 @@
 
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { join } from "node:path";
+import type { ClientRole, OutputRow, WindowRow } from "../../protocol/dbus/index.ts";
 
 /** Who a client connection belongs to: only `shell` sees privileged globals (screencopy, later the shell protocol). */
-export type ClientRole = "shell" | "application";
+export type { ClientRole };
 
 /** Values of `enum weft_role` in weft-compositor.h. */
 const ROLE_VALUES: Record<ClientRole, number> = { shell: 0, application: 1 };
 
-export interface OutputInfo {
-  name: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** An output in the layout (ListOutputs' row). */
+export type OutputInfo = OutputRow;
 
 /** Default library location: $WEFT_COMPOSITOR_LIB, else the meson build inside the repository. */
 export function compositorLibraryPath(): string {
@@ -66,18 +62,8 @@ const ENODATA = 61;
 const EINVAL = 22;
 
 /** A mapped toplevel as the layout sees it. */
-export interface WindowInfo {
-  id: number;
-  session: bigint;
-  role: ClientRole;
-  appId: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  focused: boolean;
-}
+/** A mapped toplevel (ListWindows' row). */
+export type WindowInfo = WindowRow;
 
 /** An output's pixels: rows of little-endian ARGB8888 (bytes B, G, R, A). */
 export interface Pixels {

@@ -12,12 +12,10 @@
  */
 
 import * as v from "valibot";
-import { busError, requireSameUid, contractPath, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { Compositor, Compositor1TestInput } from "../../protocol/dbus/index.ts";
+import { busError, requireSameUid, type BusConnection, type Served } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_PATH } from "./interface.ts";
 import type { NativeCompositor } from "./native.ts";
-
-export const TEST_INPUT_INTERFACE = "org.weft.Compositor1.TestInput";
 
 /** The environment variable that asks for test input on a backend that is not headless-only. */
 export const TEST_INPUT_FLAG = "WEFT_COMPOSITOR_TEST_INPUT";
@@ -60,7 +58,7 @@ export function exportTestInputIfAllowed(
   compositor: NativeCompositor,
   log: Logger,
   env: Record<string, string | undefined>,
-): ExportedService | null {
+): Served<typeof Compositor1TestInput> | null {
   const decision = decideTestInput(compositor.backendIsHeadless(), env);
   if (!decision.enable) {
     log.info("test input off", { why: decision.why });
@@ -80,7 +78,7 @@ export function exportTestInputIfAllowed(
 }
 
 function invalid(message: string): never {
-  throw busError(COMPOSITOR_INTERFACE, "InvalidArgs", message);
+  throw busError(Compositor1TestInput, "InvalidArgs", message);
 }
 
 const FiniteSchema = v.pipe(v.number(), v.finite());
@@ -95,43 +93,43 @@ function check(result: number, what: string, messages: Partial<Record<number, st
   const errno = -result;
   const message = messages[errno];
   if (message !== undefined) invalid(message);
-  if (errno === EPERM) throw busError(COMPOSITOR_INTERFACE, "Failed", `${what}: test input is not enabled`);
-  throw busError(COMPOSITOR_INTERFACE, "Failed", `${what} failed (errno ${errno})`);
+  if (errno === EPERM) throw busError(Compositor1TestInput, "Failed", `${what}: test input is not enabled`);
+  throw busError(Compositor1TestInput, "Failed", `${what} failed (errno ${errno})`);
 }
 
 const outside = (x: number, y: number) => ({ [EDOM]: `the point (${x}, ${y}) is not inside an output: pass layout coordinates (see ListOutputs)` });
 
 /** Exports TestInput for `compositor` (whose test input must be enabled) at /org/weft/Compositor1. */
-export function exportTestInput(bus: BusConnection, compositor: NativeCompositor): ExportedService {
+export function exportTestInput(bus: BusConnection, compositor: NativeCompositor): Served<typeof Compositor1TestInput> {
   const input = compositor.testInput;
-  return bus.exportService(contractPath(TEST_INPUT_INTERFACE), COMPOSITOR_PATH, {
+  return bus.serve(Compositor1TestInput, Compositor.path, {
     methods: {
-      PointerMove: async ([x, y]: [number, number], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      PointerMove: async ([x, y], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         checkPoint(x, y);
         check(input.pointerMove(x, y), "PointerMove", outside(x, y));
       },
-      PointerButton: async ([button, pressed]: [number, boolean], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      PointerButton: async ([button, pressed], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         check(input.pointerButton(button, pressed), "PointerButton", {
           [EINVAL]: `button ${button} is not a pointer button: use a BTN_* code from linux/input-event-codes.h (BTN_LEFT = ${BTN_LEFT})`,
         });
       },
-      Click: async ([x, y]: [number, number], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      Click: async ([x, y], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         checkPoint(x, y);
         check(input.click(x, y), "Click", outside(x, y));
       },
-      Key: async ([keycode, pressed]: [number, boolean], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      Key: async ([keycode, pressed], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         check(input.key(keycode, pressed), "Key", {
           [EINVAL]: `keycode ${keycode} is not a key of the keymap: pass an evdev KEY_* code from linux/input-event-codes.h`,
           [EALREADY]: pressed ? `key ${keycode} is already held: release it first` : `key ${keycode} is not held: press it first`,
           [EMLINK]: "32 keys are held already: release some first",
         });
       },
-      TypeText: async ([text]: [string], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      TypeText: async ([text], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         const characters = [...text];
         if (characters.length > MAX_TYPED_CHARACTERS) invalid(`text has ${characters.length} characters: type at most ${MAX_TYPED_CHARACTERS} per call`);
         if (text.includes("\0")) invalid("text contains NUL, which no key types");
@@ -144,8 +142,8 @@ export function exportTestInput(bus: BusConnection, compositor: NativeCompositor
         }
         check(result, "TypeText", { [EBUSY]: "a key is held on the test keyboard: release it (Key(keycode, false)) before TypeText" });
       },
-      Swipe: async ([fingers, dx, dy]: [number, number, number], ctx) => {
-        await requireSameUid(ctx, COMPOSITOR_INTERFACE);
+      Swipe: async ([fingers, dx, dy], ctx) => {
+        await requireSameUid(ctx, Compositor1TestInput);
         if (fingers < 1 || fingers > 10) invalid(`fingers ${fingers} is not what a touchpad reports: pass 1 to 10`);
         if (!v.is(FiniteSchema, dx) || !v.is(FiniteSchema, dy) || Math.abs(dx) > MAX_SWIPE_DISTANCE || Math.abs(dy) > MAX_SWIPE_DISTANCE) {
           invalid(`the displacement (${dx}, ${dy}) must be finite and at most ${MAX_SWIPE_DISTANCE} px on each axis`);

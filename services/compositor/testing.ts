@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
-import { COMPOSITOR_INTERFACE, COMPOSITOR_NAME, COMPOSITOR_PATH, parseWindowRows, SHELL_ROLE_NAME, type WindowRow } from "./interface.ts";
 
-export type { WindowRow } from "./interface.ts";
+export type { WindowRow } from "../../protocol/dbus/index.ts";
 import type { Pixels } from "./native.ts";
 import { decodePng } from "./png.ts";
+import { Compositor, Compositor1, Compositor1TestInput, Shell, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
 
 export interface CompositorWorldOptions {
   /** Extra environment for the service (WEFT_COMPOSITOR_TEST_INPUT, WEFT_COMPOSITOR_LOG, …). */
@@ -53,7 +53,7 @@ export class CompositorWorld {
     const runtimeDir = mkdtempSync(join(tmpdir(), "weft-compositor-xdg-"));
     try {
       client = await connectBus({ address: bus.address });
-      if (options.asShell ?? true) await client.requestName(SHELL_ROLE_NAME);
+      if (options.asShell ?? true) await client.requestName(Shell.roleName);
       service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
         env: {
           ...process.env,
@@ -83,25 +83,25 @@ export class CompositorWorld {
 
   async #waitForName(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.client.nameHasOwner(COMPOSITOR_NAME))) {
+    while (!(await this.client.nameHasOwner(Compositor.busName))) {
       if (this.service.exitCode !== null) throw new Error(`weft-compositor exited ${this.service.exitCode}: ${await this.serviceLog}`);
-      if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${COMPOSITOR_NAME} in ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${Compositor.busName} in ${timeoutMs} ms`);
       await Bun.sleep(50);
     }
   }
 
   call(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: COMPOSITOR_INTERFACE, member, signature, body });
+    return this.client.call({ destination: Compositor.busName, path: Compositor.path, interface: Compositor1.name, member, signature, body });
   }
 
   /** Calls `member` on another interface of the compositor's object (the test input interface, …). */
   callInterface(iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.client.call({ destination: COMPOSITOR_NAME, path: COMPOSITOR_PATH, interface: iface, member, signature, body });
+    return this.client.call({ destination: Compositor.busName, path: Compositor.path, interface: iface, member, signature, body });
   }
 
   /** Calls `member` of org.weft.Compositor1.TestInput (exported when test input is on: test-input.ts). */
   testInput(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.callInterface("org.weft.Compositor1.TestInput", member, signature, body);
+    return this.callInterface(Compositor1TestInput.name, member, signature, body);
   }
 
   async openClient(role: "shell" | "application", sessionId: bigint): Promise<number> {
@@ -143,7 +143,7 @@ export class CompositorWorld {
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    return parseWindowRows(await this.call("ListWindows"));
+    return windowRows(await this.client.proxy(Compositor1, Compositor).call("ListWindows"));
   }
 
   /** Polls ListWindows until `predicate` holds (the compositor's own answers; no fixed sleeps). */
@@ -161,7 +161,7 @@ export class CompositorWorld {
   async collectSignals(member: string): Promise<{ received: unknown[][]; next(predicate?: (body: unknown[]) => boolean, timeoutMs?: number): Promise<unknown[]>; stop(): Promise<void> }> {
     const received: unknown[][] = [];
     const waiters: { predicate: (body: unknown[]) => boolean; resolve: (body: unknown[]) => void }[] = [];
-    const subscription = await this.client.subscribeSignal({ interface: COMPOSITOR_INTERFACE, path: COMPOSITOR_PATH, member }, (body) => {
+    const subscription = await this.client.subscribeSignal({ interface: Compositor1.name, path: Compositor.path, member }, (body) => {
       received.push(body);
       for (const waiter of [...waiters]) {
         if (waiter.predicate(body)) {

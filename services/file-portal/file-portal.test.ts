@@ -15,12 +15,13 @@ import { memfdCreate } from "../common/libc.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import type { PortalError } from "./errors.ts";
 import { GrantTable } from "./grants.ts";
-import { exportFilePortal, FILE_PORTAL_INTERFACE, FILE_PORTAL_NAME, FILE_PORTAL_PATH } from "./interface.ts";
+import { exportFilePortal } from "./interface.ts";
 import { NameOwners } from "./owners.ts";
 import { FilePortal, MAX_FILE_BYTES } from "./portal.ts";
+import { FilePortal as FilePortalEndpoint, FilePortal1 } from "../../protocol/dbus/index.ts";
 
 const MAX_TEST_FILE = 64 * 1024;
-const ERROR = (name: string) => `${FILE_PORTAL_INTERFACE}.Error.${name}`;
+const ERROR = (name: string) => `${FilePortal1.name}.Error.${name}`;
 
 let bus: PrivateBus;
 let portalBus: BusConnection;
@@ -43,7 +44,7 @@ async function connect(name?: string): Promise<BusConnection> {
 }
 
 function call(from: BusConnection, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
-  return from.call({ destination: FILE_PORTAL_NAME, path: FILE_PORTAL_PATH, interface: FILE_PORTAL_INTERFACE, member, signature, body });
+  return from.call({ destination: FilePortalEndpoint.busName, path: FilePortalEndpoint.path, interface: FilePortal1.name, member, signature, body });
 }
 
 const registerGrants = (from: BusConnection, session: bigint, roots: [string, string, boolean][]) =>
@@ -95,7 +96,7 @@ beforeAll(async () => {
     maxListEntries: 1000,
   });
   exportFilePortal(portalBus, portal);
-  await portalBus.requestName(FILE_PORTAL_NAME);
+  await portalBus.requestName(FilePortalEndpoint.busName);
   appd = await connect("org.weft.AppD1");
   runtime = await connect("org.weft.Runtime1.S7");
   otherRuntime = await connect("org.weft.Runtime1.S8");
@@ -129,14 +130,14 @@ describe("the contract", () => {
   test("matches what busctl introspect shows", async () => {
     await expectIntrospectionMatchesContract({
       address: bus.address,
-      destination: FILE_PORTAL_NAME,
-      path: FILE_PORTAL_PATH,
-      contract: contractPath(FILE_PORTAL_INTERFACE),
+      destination: FilePortalEndpoint.busName,
+      path: FilePortalEndpoint.path,
+      contract: contractPath(FilePortal1.name),
     });
   });
 
   test("busctl, which is not session 7's runtime, is refused whatever session id it passes", async () => {
-    const result = await busctl(bus.address, ["call", FILE_PORTAL_NAME, FILE_PORTAL_PATH, FILE_PORTAL_INTERFACE, "Read", "ts", "7", "/xdg/documents/notes/todo.txt"]);
+    const result = await busctl(bus.address, ["call", FilePortalEndpoint.busName, FilePortalEndpoint.path, FilePortal1.name, "Read", "ts", "7", "/xdg/documents/notes/todo.txt"]);
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toContain("only session 7's runtime");
   });
@@ -408,20 +409,20 @@ describe("bun services/file-portal/main.ts", () => {
         await waitFor(async () => {
           const [owned] = await client.call({
             destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
-            member: "NameHasOwner", signature: "s", body: [FILE_PORTAL_NAME],
+            member: "NameHasOwner", signature: "s", body: [FilePortalEndpoint.busName],
           });
           return owned === true;
         });
         await expectIntrospectionMatchesContract({
-          address: privateBus.address, destination: FILE_PORTAL_NAME, path: FILE_PORTAL_PATH, contract: contractPath(FILE_PORTAL_INTERFACE),
+          address: privateBus.address, destination: FilePortalEndpoint.busName, path: FilePortalEndpoint.path, contract: contractPath(FilePortal1.name),
         });
         const [size] = await client.call({
-          destination: FILE_PORTAL_NAME, path: FILE_PORTAL_PATH, interface: "org.freedesktop.DBus.Properties",
-          member: "Get", signature: "ss", body: [FILE_PORTAL_INTERFACE, "MaxFileSize"],
+          destination: FilePortalEndpoint.busName, path: FilePortalEndpoint.path, interface: "org.freedesktop.DBus.Properties",
+          member: "Get", signature: "ss", body: [FilePortal1.name, "MaxFileSize"],
         });
         expect((size as { value: bigint }).value).toBe(BigInt(MAX_FILE_BYTES));
         expect(await failure(client.call({
-          destination: FILE_PORTAL_NAME, path: FILE_PORTAL_PATH, interface: FILE_PORTAL_INTERFACE,
+          destination: FilePortalEndpoint.busName, path: FilePortalEndpoint.path, interface: FilePortal1.name,
           member: "RegisterGrants", signature: "ta(ssb)", body: [1n, [["xdg-documents", "/", true]]],
         }))).toBe(ERROR("AccessDenied"));
       } finally {

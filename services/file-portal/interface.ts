@@ -4,42 +4,39 @@
  * refusals into `org.weft.FilePortal1.Error.<name>`.
  */
 
-import { busError, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { FilePortal as FilePortalEndpoint, FilePortal1 } from "../../protocol/dbus/index.ts";
+import { busError, type BusConnection, type Served } from "../common/bus/index.ts";
 import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
 import { PortalError } from "./errors.ts";
 import type { FilePortal } from "./portal.ts";
-
-export const FILE_PORTAL_NAME = "org.weft.FilePortal1";
-export const FILE_PORTAL_INTERFACE = FILE_PORTAL_NAME;
-export const FILE_PORTAL_PATH = objectPathForName(FILE_PORTAL_NAME);
 
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof PortalError) throw busError(FILE_PORTAL_INTERFACE, error.errorName, error.message);
+    if (error instanceof PortalError) throw busError(FilePortal1, error.errorName, error.message);
     throw error;
   }
 }
 
 /** Exports FilePortal1 for `portal` at /org/weft/FilePortal1. */
-export function exportFilePortal(bus: BusConnection, portal: FilePortal): ExportedService {
-  return bus.exportService(
-    contractPath(FILE_PORTAL_INTERFACE),
-    FILE_PORTAL_PATH,
+export function exportFilePortal(bus: BusConnection, portal: FilePortal): Served<typeof FilePortal1> {
+  return bus.serve(
+    FilePortal1,
+    FilePortalEndpoint.path,
     {
       methods: {
-        RegisterGrants: ([sessionId, roots]: [bigint, unknown], ctx) => answer(() => portal.registerGrants(ctx.sender, sessionId, roots)),
-        RevokeGrants: ([sessionId]: [bigint], ctx) => answer(() => portal.revokeGrants(ctx.sender, sessionId)),
+        RegisterGrants: ([sessionId, roots], ctx) => answer(() => portal.registerGrants(ctx.sender, sessionId, roots)),
+        RevokeGrants: ([sessionId], ctx) => answer(() => portal.revokeGrants(ctx.sender, sessionId)),
         // Contents travel in sealed memfds, never in the message (common/sealed-content.ts).
-        Read: ([sessionId, path]: [bigint, string], ctx) =>
+        Read: ([sessionId, path], ctx) =>
           answer(async () => ctx.closeAfterReply(sealedContent("weft-portal-read", await portal.read(ctx.sender, sessionId, path)))),
-        Write: ([sessionId, path, content]: [bigint, string, number], ctx) =>
+        Write: ([sessionId, path, content], ctx) =>
           answer(() => portal.write(ctx.sender, sessionId, path, takeContent(content, path, portal.limits.maxFileBytes))),
-        List: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.list(ctx.sender, sessionId, path)),
-        Stat: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.stat(ctx.sender, sessionId, path)),
-        Remove: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.remove(ctx.sender, sessionId, path)),
-        Mkdir: ([sessionId, path]: [bigint, string], ctx) => answer(() => portal.mkdir(ctx.sender, sessionId, path)),
+        List: ([sessionId, path], ctx) => answer(() => portal.list(ctx.sender, sessionId, path)),
+        Stat: ([sessionId, path], ctx) => answer(() => portal.stat(ctx.sender, sessionId, path)),
+        Remove: ([sessionId, path], ctx) => answer(() => portal.remove(ctx.sender, sessionId, path)),
+        Mkdir: ([sessionId, path], ctx) => answer(() => portal.mkdir(ctx.sender, sessionId, path)),
       },
       properties: {
         MaxFileSize: { get: () => BigInt(portal.limits.maxFileBytes) },

@@ -16,9 +16,10 @@ import { connectBus } from "../common/bus/index.ts";
 import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
 import { GrantTable } from "./grants.ts";
-import { exportFilePortal, FILE_PORTAL_NAME } from "./interface.ts";
+import { exportFilePortal } from "./interface.ts";
 import { NameOwners } from "./owners.ts";
 import { FilePortal } from "./portal.ts";
+import { FilePortal as FilePortalEndpoint } from "../../protocol/dbus/index.ts";
 
 /** Starts the portal; resolves with the reason it stopped. */
 async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
@@ -35,9 +36,9 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   const service = await startStep("cannot export /org/weft/FilePortal1", () => exportFilePortal(bus, portal));
   cleanup.defer(() => service.unexport());
 
-  await startStep(`cannot own ${FILE_PORTAL_NAME} (is another weft-file-portal running?)`, () => bus.requestName(FILE_PORTAL_NAME));
-  cleanup.defer(() => bus.releaseName(FILE_PORTAL_NAME).catch(() => {}));
-  log.info("ready", { name: FILE_PORTAL_NAME, maxFileBytes: portal.limits.maxFileBytes });
+  await startStep(`cannot own ${FilePortalEndpoint.busName} (is another weft-file-portal running?)`, () => bus.requestName(FilePortalEndpoint.busName));
+  cleanup.defer(() => bus.releaseName(FilePortalEndpoint.busName).catch(() => {}));
+  log.info("ready", { name: FilePortalEndpoint.busName, maxFileBytes: portal.limits.maxFileBytes });
 
   return untilStopped(bus, log, cleanup);
 }

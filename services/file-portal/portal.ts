@@ -12,14 +12,13 @@
  */
 
 import type { Logger } from "../common/log.ts";
-import { runtimeBusName } from "../runtime/interface.ts";
 import { PortalError } from "./errors.ts";
 import type { GrantTable } from "./grants.ts";
 import type { NameOwners } from "./owners.ts";
 import { parseGuestPath } from "./paths.ts";
 import type { EntryInfo, GrantedRoot, ListEntry, RootLimits, RootPath } from "./root.ts";
+import { AppD, Runtime } from "../../protocol/dbus/index.ts";
 
-export const APPD_BUS_NAME = "org.weft.AppD1";
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 export const MAX_LIST_ENTRIES = 10_000;
 export const DEFAULT_LIMITS: RootLimits = { maxFileBytes: MAX_FILE_BYTES, maxListEntries: MAX_LIST_ENTRIES };
@@ -45,7 +44,7 @@ export class FilePortal {
     this.#log = log;
     this.limits = limits;
     owners.onChange((name, oldOwner) => {
-      if (name !== APPD_BUS_NAME || oldOwner === "") return;
+      if (name !== AppD.busName || oldOwner === "") return;
       const dropped = this.#grants.clear();
       this.#log.warn("appd left the bus: every grant dropped", { appd: oldOwner, sessions: dropped });
     });
@@ -111,7 +110,7 @@ export class FilePortal {
   ): Promise<T> {
     const fields = { session: String(sessionId), op, path: loggable(rawPath), caller: sender };
     try {
-      const runtime = runtimeBusName(sessionId);
+      const runtime = Runtime.busName(sessionId);
       if (!(await this.#owners.isOwner(runtime, sender))) {
         throw new PortalError("AccessDenied", `only session ${sessionId}'s runtime (the owner of ${runtime}) may use its file grants`);
       }
@@ -133,8 +132,8 @@ export class FilePortal {
   }
 
   async #requireAppd(sender: string, what: string): Promise<void> {
-    if (!(await this.#owners.isOwner(APPD_BUS_NAME, sender))) {
-      throw new PortalError("AccessDenied", `only appd (the owner of ${APPD_BUS_NAME}) may ${what}`);
+    if (!(await this.#owners.isOwner(AppD.busName, sender))) {
+      throw new PortalError("AccessDenied", `only appd (the owner of ${AppD.busName}) may ${what}`);
     }
   }
 

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
-import { SHELL_ROLE_NAME } from "../compositor/interface.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { RuntimeWorld, until, type RuntimeProcess } from "./testing.ts";
+import { Shell } from "../../protocol/dbus/index.ts";
 
 const FIXTURE = "org.weft.test.clipper";
 const READER = "org.weft.test.clipreader"; // the fixture with sys:clipboard:read only
@@ -63,7 +63,7 @@ afterAll(async () => {
  * shell's and the runtimes').
  */
 async function startCompositor(): Promise<void> {
-  if ((await world.supervisor.nameOwner(SHELL_ROLE_NAME)) === undefined) await world.supervisor.requestName(SHELL_ROLE_NAME);
+  if ((await world.supervisor.nameOwner(Shell.roleName)) === undefined) await world.supervisor.requestName(Shell.roleName);
   compositor = Bun.spawn([process.execPath, join(import.meta.dir, "../compositor/main.ts")], {
     env: { ...process.env, WEFT_BUS_ADDRESS: world.bus.address, WLR_BACKENDS: "headless", WLR_RENDERER: "pixman", XDG_RUNTIME_DIR: runtimeDir, WAYLAND_DISPLAY: "", DISPLAY: "" },
     stdin: "ignore",

@@ -9,11 +9,11 @@
  * means ("Read what you copied to the clipboard"), which is why it is declared and shown at install.
  */
 
-import { isBusError, type BusConnection } from "../common/bus/index.ts";
+import { Compositor, Compositor1, errorName } from "../../protocol/dbus/index.ts";
+import { ErrorNames, isBusError, type BusConnection } from "../common/bus/index.ts";
 import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import type { WitValue } from "./wasmtime/index.ts";
 
-const COMPOSITOR = { destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1" };
 const TEXT = "text/plain;charset=utf-8";
 /** The compositor's own limit (services/compositor/clipboard.ts); refused here before the bus. */
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -25,12 +25,12 @@ const err = (message: string): WitValue => ({ tag: "err", val: message });
 function explain(error: unknown): string {
   if (!isBusError(error)) throw error;
   switch (error.type) {
-    case "org.freedesktop.DBus.Error.ServiceUnknown":
-    case "org.freedesktop.DBus.Error.NameHasNoOwner":
-      return "no clipboard is available: the compositor (org.weft.Compositor1) is not running in this session";
-    case "org.weft.Compositor1.Error.NotFound":
+    case ErrorNames.ServiceUnknown:
+    case ErrorNames.NameHasNoOwner:
+      return `no clipboard is available: the compositor (${Compositor.busName}) is not running in this session`;
+    case errorName(Compositor1, "NotFound"):
       return "the clipboard is empty";
-    case "org.weft.Compositor1.Error.NotOffered":
+    case errorName(Compositor1, "NotOffered"):
       return `the clipboard holds no text (${error.message})`;
     default:
       return `the clipboard could not be used: ${error.message}`;
@@ -41,7 +41,7 @@ export async function clipboardRead(bus: BusConnection): Promise<WitValue> {
   let bytes: Uint8Array;
   try {
     // The text comes in a sealed memfd (common/sealed-content.ts), never in the bus message.
-    const [fd] = (await bus.call({ ...COMPOSITOR, member: "ClipboardGet", signature: "s", body: [TEXT] })) as [number];
+    const fd = await bus.proxy(Compositor1, Compositor).call("ClipboardGet", TEXT);
     bytes = takeSealedContent(fd, MAX_BYTES);
   } catch (error) {
     if (error instanceof SealedContentError) return err(`the clipboard's answer was refused: ${error.message}`);
@@ -58,7 +58,7 @@ export async function clipboardWrite(bus: BusConnection, text: string): Promise<
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length > MAX_BYTES) return err(`the clipboard holds at most ${MAX_BYTES} bytes; this text is ${bytes.length}`);
   try {
-    await withSealedContent("weft-clipboard-write", bytes, (fd) => bus.call({ ...COMPOSITOR, member: "ClipboardSet", signature: "hs", body: [fd, TEXT] }));
+    await withSealedContent("weft-clipboard-write", bytes, (fd) => bus.proxy(Compositor1, Compositor).call("ClipboardSet", fd, TEXT));
     return ok();
   } catch (error) {
     return err(explain(error));

@@ -5,10 +5,10 @@
  */
 
 import { join } from "node:path";
-import { contractPath, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
+import type { BusConnection, BusProxy } from "../common/bus/index.ts";
 import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
 import { forEachLine } from "../common/lines.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH, runtimeBusName } from "./interface.ts";
+import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
 
@@ -34,13 +34,13 @@ export class RuntimeHandle {
   readonly process: ReturnType<typeof Bun.spawn>;
   readonly busName: string;
   /** Runtime1 as seen from the supervisor. */
-  readonly client: ServiceClient;
+  readonly client: BusProxy<typeof Runtime1>;
   /** The runtime's exit code. */
   readonly exitCode: Promise<number>;
 
   constructor(readonly options: SpawnRuntimeOptions) {
-    this.busName = runtimeBusName(options.sessionId);
-    this.client = options.supervisor.client(contractPath(RUNTIME_INTERFACE), this.busName, { path: RUNTIME_PATH });
+    this.busName = Runtime.busName(options.sessionId);
+    this.client = options.supervisor.proxy(Runtime1, Runtime.of(options.sessionId));
     const supervisor = options.supervisorName ?? options.supervisor.uniqueName;
     const channel = options.channelFd === undefined ? [] : ["--channel-fd", String(CHILD_CHANNEL_FD)];
     this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", supervisor, ...channel], {
@@ -68,7 +68,7 @@ export class RuntimeHandle {
 
   /** Makes the supervisor's own connection the UI end; `onMessage` receives the guest's messages. */
   async bindSupervisorAsUi(onMessage: (payload: string) => void): Promise<void> {
-    const subscription = await this.client.on("Message", (payload) => onMessage(payload as string));
+    const subscription = await this.client.on("Message", (payload) => onMessage(payload));
     // The supervisor's connection outlives this runtime: its match rule and listener go when the runtime does.
     void this.exitCode.then(() => subscription.close()).catch(() => {});
     await this.client.call("BindUi", this.options.supervisor.uniqueName);

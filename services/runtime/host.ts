@@ -6,7 +6,8 @@
  * main thread while the guest's worker waits (services/runtime/wasmtime), so they may do async work.
  */
 
-import type { BusConnection } from "../common/bus/index.ts";
+import { FilePortal, FilePortal1, Notifications, NotificationsService } from "../../protocol/dbus/index.ts";
+import { ErrorNames, isBusError, type BusConnection } from "../common/bus/index.ts";
 import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { allowsCall, capabilitiesCovering, type Capability } from "../common/capabilities.ts";
 import type { Logger } from "../common/log.ts";
@@ -117,14 +118,7 @@ export function hostImports(context: HostContext): HostImport[] {
             return [err(`icon ${JSON.stringify(iconName)} is not an icon name (like "dialog-information"); paths are not allowed`)];
           }
           try {
-            await context.bus.call({
-              destination: "org.freedesktop.Notifications",
-              path: "/org/freedesktop/Notifications",
-              interface: "org.freedesktop.Notifications",
-              member: "Notify",
-              signature: "susssasa{sv}i",
-              body: [context.appName, 0, iconName, str(title), str(body), [], {}, -1],
-            });
+            await context.bus.proxy(Notifications, NotificationsService).call("Notify", context.appName, 0, iconName, str(title), str(body), [], {}, -1);
             return [ok()];
           } catch (error) {
             return [err(`no notification service answered: ${(error as Error).message}`)];
@@ -152,21 +146,13 @@ export function hostImports(context: HostContext): HostImport[] {
  * appd granted, and its error message (which names the guest path, never the host path) becomes the guest's.
  */
 function filesFunctions(context: HostContext): Record<string, Impl> {
-  const portal = async (member: string, signature: string, ...body: unknown[]): Promise<{ ok: unknown[] } | { error: string }> => {
+  const files = context.bus.proxy(FilePortal1, FilePortal);
+  /** One portal call as this session: its answer, or the guest's error message. */
+  const portal = async <T>(call: (session: bigint) => Promise<T>): Promise<{ ok: T } | { error: string }> => {
     try {
-      return {
-        ok: await context.bus.call({
-          destination: "org.weft.FilePortal1",
-          path: "/org/weft/FilePortal1",
-          interface: "org.weft.FilePortal1",
-          member,
-          signature: `ts${signature}`,
-          body: [context.session.sessionId, ...body],
-        }),
-      };
+      return { ok: await call(context.session.sessionId) };
     } catch (error) {
-      const type = (error as { type?: string }).type ?? "";
-      if (type === "org.freedesktop.DBus.Error.ServiceUnknown" || type === "org.freedesktop.DBus.Error.NameHasNoOwner") {
+      if (isBusError(error, ErrorNames.ServiceUnknown) || isBusError(error, ErrorNames.NameHasNoOwner)) {
         return { error: "the file portal is not running in this session" };
       }
       return { error: (error as Error).message };
@@ -177,37 +163,36 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
   return Object.fromEntries([
     // Contents cross the bus in sealed memfds, never in a message (common/sealed-content.ts).
     define("read", async ([path]) => {
-      const answer = await portal("Read", "", str(path));
+      const answer = await portal((session) => files.call("Read", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
       try {
-        return [ok(takeSealedContent(answer.ok[0] as number, MAX_PORTAL_CONTENT_BYTES))];
+        return [ok(takeSealedContent(answer.ok, MAX_PORTAL_CONTENT_BYTES))];
       } catch (error) {
         if (!(error instanceof SealedContentError)) throw error;
         return [err(`the file portal's answer was refused: ${error.message}`)];
       }
     }),
     define("write", async ([path, data]) => {
-      const answer = await withSealedContent("weft-files-write", data as Uint8Array, (fd) => portal("Write", "h", str(path), fd));
+      const answer = await withSealedContent("weft-files-write", data as Uint8Array, (fd) => portal((session) => files.call("Write", session, str(path), fd)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
     define("list-dir", async ([path]) => {
-      const answer = await portal("List", "", str(path));
+      const answer = await portal((session) => files.call("List", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
-      const entries = answer.ok[0] as [string, string, bigint][];
-      return [ok(entries.map(([name, type]) => ({ name, kind: kind(type) })))];
+      return [ok(answer.ok.map(([name, type]) => ({ name, kind: kind(type) })))];
     }),
     define("stat", async ([path]) => {
-      const answer = await portal("Stat", "", str(path));
+      const answer = await portal((session) => files.call("Stat", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
-      const [type, size, modifiedMs] = answer.ok[0] as [string, bigint, bigint];
+      const [type, size, modifiedMs] = answer.ok;
       return [ok({ kind: kind(type), size: BigInt(size), "modified-ms": BigInt(modifiedMs) })];
     }),
     define("remove", async ([path]) => {
-      const answer = await portal("Remove", "", str(path));
+      const answer = await portal((session) => files.call("Remove", session, str(path)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
     define("mkdir", async ([path]) => {
-      const answer = await portal("Mkdir", "", str(path));
+      const answer = await portal((session) => files.call("Mkdir", session, str(path)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
   ]);

@@ -3,19 +3,12 @@
  * that hand each request, with the caller's unique name from the bus, to the session.
  */
 
-import { busError, contractPath, objectPathForName, type BusConnection, type ExportedService } from "../common/bus/index.ts";
+import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
+import { busError, type BusConnection, type Served } from "../common/bus/index.ts";
 import { SessionRefusal, type RuntimeSession, type SessionOutputs, type SessionState } from "./session.ts";
 
-export const RUNTIME_INTERFACE = "org.weft.Runtime1";
-export const RUNTIME_PATH = objectPathForName(RUNTIME_INTERFACE);
-
-/** The bus name of session `id`'s runtime. */
-export function runtimeBusName(sessionId: bigint): string {
-  return `${RUNTIME_INTERFACE}.S${sessionId}`;
-}
-
 function refused(error: unknown): never {
-  if (error instanceof SessionRefusal) throw busError(RUNTIME_INTERFACE, error.errorName, error.message);
+  if (error instanceof SessionRefusal) throw busError(Runtime1, error.errorName, error.message);
   throw error;
 }
 
@@ -24,7 +17,7 @@ function refused(error: unknown): never {
  * the exported service is attached afterwards; nothing is emitted before then because the guest starts later.
  */
 export class BusOutputs implements SessionOutputs {
-  service: ExportedService | undefined;
+  service: Served<typeof Runtime1> | undefined;
 
   message(uiEnd: string, payload: string): void {
     this.service?.emitTo(uiEnd, "Message", payload);
@@ -40,7 +33,7 @@ export class BusOutputs implements SessionOutputs {
 }
 
 /** Exports Runtime1 for `session`; `stop` runs once the supervisor's Stop is authorized. */
-export function exportRuntime(bus: BusConnection, session: RuntimeSession, stop: (reason: string) => void): ExportedService {
+export function exportRuntime(bus: BusConnection, session: RuntimeSession, stop: (reason: string) => void): Served<typeof Runtime1> {
   const answer = (work: () => void) => {
     try {
       work();
@@ -48,11 +41,11 @@ export function exportRuntime(bus: BusConnection, session: RuntimeSession, stop:
       refused(error);
     }
   };
-  return bus.exportService(contractPath(RUNTIME_INTERFACE), RUNTIME_PATH, {
+  return bus.serve(Runtime1, Runtime.path, {
     methods: {
-      BindUi: ([uniqueName]: [string], ctx) => answer(() => session.bindUi(ctx.sender, uniqueName)),
-      Post: ([payload]: [string], ctx) => answer(() => session.post(ctx.sender, payload)),
-      Stop: ([reason]: [string], ctx) => {
+      BindUi: ([uniqueName], ctx) => answer(() => session.bindUi(ctx.sender, uniqueName)),
+      Post: ([payload], ctx) => answer(() => session.post(ctx.sender, payload)),
+      Stop: ([reason], ctx) => {
         answer(() => session.authorizeStop(ctx.sender));
         stop(reason.slice(0, 256));
       },

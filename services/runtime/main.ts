@@ -23,10 +23,11 @@ import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
 import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
-import { BusOutputs, exportRuntime, runtimeBusName } from "./interface.ts";
+import { BusOutputs, exportRuntime } from "./interface.ts";
 import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
 import { GUEST_FINISH_GRACE_MS, RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
+import { Runtime } from "../../protocol/dbus/index.ts";
 
 /** Linear memory a guest may grow to; the session's cgroup (MemoryMax=512M) bounds the whole process too. */
 export const GUEST_MEMORY_LIMIT = 256 * 1024 * 1024;
@@ -115,8 +116,8 @@ async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack
   cleanup.defer(() => departures.close());
   await requireOnBus(bus, args.supervisor); // it may have left between the first check and the subscription
 
-  await bus.requestName(runtimeBusName(args.sessionId));
-  cleanup.defer(() => bus.releaseName(runtimeBusName(args.sessionId)).catch(() => {}));
+  await bus.requestName(Runtime.busName(args.sessionId));
+  cleanup.defer(() => bus.releaseName(Runtime.busName(args.sessionId)).catch(() => {}));
   outputs.service = exportRuntime(bus, session, stop);
   cleanup.defer(() => outputs.service?.unexport());
 

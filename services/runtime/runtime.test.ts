@@ -17,8 +17,8 @@ import { appDataDir } from "../common/paths.ts";
 import { signPackage } from "../common/signing.ts";
 import { writeTestPackage } from "../common/testing/components.ts";
 import { rustGuest } from "./wasmtime/fixtures/fixtures.ts";
-import { RUNTIME_INTERFACE, RUNTIME_PATH } from "./interface.ts";
 import { DEMO_DIST, RuntimeWorld, until } from "./testing.ts";
+import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const NOTES = "org.weft.demo.notes";
@@ -45,7 +45,7 @@ describe("counter", () => {
   test("increment ×3 then get → {\"count\":3}; the contract matches what busctl sees", async () => {
     const runtime = world.spawn(COUNTER, 1);
     await runtime.waitForState("running");
-    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: runtime.busName, path: RUNTIME_PATH, contract: contractPath(RUNTIME_INTERFACE) });
+    await expectIntrospectionMatchesContract({ address: world.bus.address, destination: runtime.busName, path: Runtime.path, contract: contractPath(Runtime1.name) });
     const messages = await runtime.bindUi();
     for (const command of ["increment", "increment", "increment", "get"]) await runtime.post(command);
     await until(() => messages.length === 4, "four replies");
@@ -62,7 +62,7 @@ describe("counter", () => {
     const intruder = await connectBus({ address: world.bus.address });
     const overheard: unknown[] = [];
     try {
-      const asIntruder = intruder.client(contractPath(RUNTIME_INTERFACE), runtime.busName, { path: RUNTIME_PATH });
+      const asIntruder = intruder.client(contractPath(Runtime1.name), runtime.busName, { path: Runtime.path });
       await asIntruder.on("Message", (payload) => overheard.push(payload));
       expect(isBusError(await failure(asIntruder.call("Post", "increment")), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
       expect(isBusError(await failure(asIntruder.call("BindUi", intruder.uniqueName)), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);

@@ -20,14 +20,14 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { connectBus, isBusError, type BusConnection } from "../common/bus/index.ts";
+import { connectBus, isBusError, type BusConnection, type BusProxy } from "../common/bus/index.ts";
 import { createLogger } from "../common/log.ts";
 import { appDataDir, type Env } from "../common/paths.ts";
-import { parseWindowRows } from "../compositor/interface.ts";
 import { decodePng, meanDifference } from "../compositor/png.ts";
 import type { Pixels } from "../compositor/native.ts";
 import type { DemoArgs, SessionArgs } from "./main.ts";
 import { Mesh, sessionServices } from "./mesh.ts";
+import { AppD, AppD1, AppShell, AppShell1Inspect, Compositor, Compositor1, Compositor1TestInput, errorName, Shell, Shell1, windowRows } from "../../protocol/dbus/index.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const COUNTER = "org.weft.demo.counter";
@@ -68,35 +68,25 @@ class Demo {
   readonly steps: StepRecord[] = [];
   #shotCount = 0;
 
+  readonly compositor: BusProxy<typeof Compositor1>;
+  readonly input: BusProxy<typeof Compositor1TestInput>;
+  readonly appd: BusProxy<typeof AppD1>;
+  readonly shell: BusProxy<typeof Shell1>;
+
   constructor(
     readonly bus: BusConnection,
     readonly outDir: string,
     readonly options: DemoOptions,
-  ) {}
-
-  call(destination: string, path: string, iface: string, member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.bus.call({ destination, path, interface: iface, member, signature, body });
+  ) {
+    this.compositor = bus.proxy(Compositor1, Compositor);
+    this.input = bus.proxy(Compositor1TestInput, Compositor);
+    this.appd = bus.proxy(AppD1, AppD);
+    this.shell = bus.proxy(Shell1, Shell);
   }
 
-  compositor(member: string, signature = "", body: unknown[] = []) {
-    return this.call("org.weft.Compositor1", "/org/weft/Compositor1", "org.weft.Compositor1", member, signature, body);
-  }
-
-  input(member: string, signature = "", body: unknown[] = []) {
-    return this.call("org.weft.Compositor1", "/org/weft/Compositor1", "org.weft.Compositor1.TestInput", member, signature, body);
-  }
-
-  appd(member: string, signature = "", body: unknown[] = []) {
-    return this.call("org.weft.AppD1", "/org/weft/AppD1", "org.weft.AppD1", member, signature, body);
-  }
-
-  shell(member: string, signature = "", body: unknown[] = []) {
-    return this.call("org.weft.Shell1", "/org/weft/Shell1", "org.weft.Shell1", member, signature, body);
-  }
-
-  /** The app-shell's Inspect interface (it exists because the mesh runs with WEFT_APP_SHELL_INSPECT=1). */
-  appShell(session: bigint, member: string, signature = "", body: unknown[] = []) {
-    return this.call(`org.weft.AppShell1.S${session}`, "/org/weft/AppShell1", "org.weft.AppShell1.Inspect", member, signature, body);
+  /** A session's app-shell Inspect interface (it exists because the mesh runs with WEFT_APP_SHELL_INSPECT=1). */
+  appShell(session: bigint): BusProxy<typeof AppShell1Inspect> {
+    return this.bus.proxy(AppShell1Inspect, AppShell.of(session));
   }
 
   async step(name: string, body: () => Promise<string | void>): Promise<void> {
@@ -117,7 +107,7 @@ class Demo {
 
   /** The first output as the compositor composes it now (PNG). */
   async png(): Promise<Uint8Array> {
-    const [png] = (await this.compositor("Screenshot", "s", [""])) as [Uint8Array];
+    const png = await this.compositor.call("Screenshot", "");
     return png;
   }
 
@@ -167,28 +157,28 @@ class Demo {
   }
 
   async windowOf(session: bigint, role = "application"): Promise<Rect> {
-    const row = parseWindowRows(await this.compositor("ListWindows")).find((w) => w.session === session && w.role === role);
+    const row = windowRows(await this.compositor.call("ListWindows")).find((w) => w.session === session && w.role === role);
     if (row === undefined) throw new Error(`session ${session} has no ${role} window`);
     return { x: row.x, y: row.y, width: row.width, height: row.height };
   }
 
   /** Clicks the centre of `rect` (window coordinates) of the window at `origin`, through the compositor's input. */
   async click(origin: Rect, rect: Rect): Promise<void> {
-    await this.input("Click", "dd", [origin.x + rect.x + rect.width / 2, origin.y + rect.y + rect.height / 2]);
+    await this.input.call("Click", origin.x + rect.x + rect.width / 2, origin.y + rect.y + rect.height / 2);
   }
 
   async shellRect(selector: string): Promise<Rect> {
-    const [x, y, width, height] = (await this.shell("ElementRect", "s", [selector])) as [number, number, number, number];
+    const [x, y, width, height] = await this.shell.call("ElementRect", selector);
     return { x, y, width, height };
   }
 
   async appRect(session: bigint, selector: string): Promise<Rect> {
-    const [x, y, width, height] = (await this.appShell(session, "ElementRect", "s", [selector])) as [number, number, number, number];
+    const [x, y, width, height] = await this.appShell(session).call("ElementRect", selector);
     return { x, y, width, height };
   }
 
   async appText(session: bigint, selector: string): Promise<string> {
-    const [text] = (await this.appShell(session, "ElementText", "s", [selector])) as [string];
+    const text = await this.appShell(session).call("ElementText", selector);
     return text;
   }
 
@@ -200,7 +190,7 @@ class Demo {
     // Opening the launcher goes home: wait until the launcher shows and no app window covers it any more.
     await this.until("the launcher open", () => this.shellRect(SELECT.openLauncher).then((r) => (r.width > 0 ? r : undefined)));
     await this.until("home (the shell focused)", async () => {
-      return parseWindowRows(await this.compositor("ListWindows")).some((w) => w.role === "shell" && w.focused) ? true : undefined;
+      return windowRows(await this.compositor.call("ListWindows")).some((w) => w.role === "shell" && w.focused) ? true : undefined;
     });
     const tile = await this.until(`the ${appId} tile`, () => this.shellRect(SELECT.tile(appId)).then((r) => (r.width > 0 ? r : undefined)));
     await this.click(shellWindow, tile);
@@ -211,13 +201,13 @@ class Demo {
   }
 
   async liveSessions(appId: string): Promise<bigint[]> {
-    const [rows] = (await this.appd("ListSessions")) as [unknown[][]];
-    return rows.filter((r) => r[1] === appId && r[2] !== "stopped").map((r) => r[0] as bigint);
+    const rows = await this.appd.call("ListSessions");
+    return rows.filter(([, app, state]) => app === appId && state !== "stopped").map(([id]) => id);
   }
 
   async sessionState(session: bigint): Promise<string | undefined> {
-    const [rows] = (await this.appd("ListSessions")) as [unknown[][]];
-    return rows.find((r) => r[0] === session)?.[2] as string | undefined;
+    const rows = await this.appd.call("ListSessions");
+    return rows.find(([id]) => id === session)?.[2];
   }
 }
 
@@ -280,7 +270,7 @@ async function demoSteps(d: Demo): Promise<void> {
   await d.step("type a note and save it", async () => {
     const window = await d.windowOf(notes);
     await d.click(window, await d.appRect(notes, SELECT.editor));
-    await d.input("TypeText", "s", [NOTE_TEXT]);
+    await d.input.call("TypeText", NOTE_TEXT);
     await d.until("the typed text in the editor", async () => ((await d.appText(notes, SELECT.editor)) === NOTE_TEXT ? true : undefined));
     await d.click(window, await d.appRect(notes, SELECT.save));
     const file = notesFile(d.options.dataEnv);
@@ -390,22 +380,22 @@ export async function runDemo(args: SessionArgs): Promise<number> {
  * (it types into an empty one, and never touches a user's note).
  */
 async function desktopProblem(bus: BusConnection, env: Env): Promise<string | undefined> {
-  for (const name of ["org.weft.Compositor1", "org.weft.AppD1", "org.weft.Shell1"]) {
+  for (const name of [Compositor.busName, AppD.busName, Shell.busName]) {
     if (!(await bus.nameHasOwner(name))) return `${name} is not on the bus: start the desktop first (systemctl --user start weft-session.target, or weft session)`;
   }
   const introspect = async (destination: string, path: string) =>
     ((await bus.call({ destination, path, interface: "org.freedesktop.DBus.Introspectable", member: "Introspect" })) as [string])[0];
-  if (!(await introspect("org.weft.Compositor1", "/org/weft/Compositor1")).includes("org.weft.Compositor1.TestInput")) {
-    return "the compositor has no test input (org.weft.Compositor1.TestInput): the demo clicks through it, which a headless compositor offers";
+  if (!(await introspect(Compositor.busName, Compositor.path)).includes(Compositor1TestInput.name)) {
+    return `the compositor has no test input (${Compositor1TestInput.name}): the demo clicks through it, which a headless compositor offers`;
   }
   try {
-    await bus.call({ destination: "org.weft.Shell1", path: "/org/weft/Shell1", interface: "org.weft.Shell1", member: "ElementText", signature: "s", body: ["body"] });
+    await bus.proxy(Shell1, Shell).call("ElementText", "body");
   } catch (error) {
-    if (isBusError(error, "org.weft.Shell1.Error.NotEnabled")) {
+    if (isBusError(error, errorName(Shell1, "NotEnabled"))) {
       return "the shell does not allow inspection: start weft-shell with WEFT_SHELL_INSPECT=1 (and appd with WEFT_APP_SHELL_INSPECT=1)";
     }
   }
-  const [installed] = (await bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member: "ListInstalledApps" })) as [[string, string, string][]];
+  const installed = await bus.proxy(AppD1, AppD).call("ListInstalledApps");
   for (const appId of [COUNTER, NOTES]) {
     if (!installed.some(([id]) => id === appId)) return `${appId} is not installed: install it with weft-pack install apps/dist/${appId}`;
   }

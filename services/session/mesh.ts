@@ -12,6 +12,7 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { AppD, Compositor, FilePortal, Shell } from "../../protocol/dbus/index.ts";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/private-bus.ts";
 import type { Logger } from "../common/log.ts";
@@ -52,17 +53,17 @@ export function sessionServices(backend: Backend, extraEnv: Record<string, strin
   const specs: ServiceSpec[] = [
     {
       name: "compositor",
-      busName: "org.weft.Compositor1",
+      busName: Compositor.busName,
       script: join(SERVICES_DIR, "compositor/main.ts"),
       // Set at process start: wlroots reads them with getenv().
       env: { WLR_BACKENDS: backend, WLR_RENDERER: process.env.WLR_RENDERER ?? "pixman", ...extraEnv },
     },
-    { name: "file-portal", busName: "org.weft.FilePortal1", script: join(SERVICES_DIR, "file-portal/main.ts"), env: extraEnv },
-    { name: "appd", busName: "org.weft.AppD1", script: join(SERVICES_DIR, "appd/main.ts"), env: extraEnv },
+    { name: "file-portal", busName: FilePortal.busName, script: join(SERVICES_DIR, "file-portal/main.ts"), env: extraEnv },
+    { name: "appd", busName: AppD.busName, script: join(SERVICES_DIR, "appd/main.ts"), env: extraEnv },
   ];
   const shell = join(SERVICES_DIR, "shell/main.ts");
   // The shell holds no state: appd and the compositor know the sessions and windows, so a new shell takes over.
-  if (existsSync(shell)) specs.push({ name: "shell", busName: "org.weft.Shell1", script: shell, env: extraEnv, restart: true });
+  if (existsSync(shell)) specs.push({ name: "shell", busName: Shell.busName, script: shell, env: extraEnv, restart: true });
   return specs;
 }
 

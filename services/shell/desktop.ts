@@ -24,13 +24,12 @@
 
 import * as v from "valibot";
 import { isValidAppId } from "../common/app-id.ts";
-import { contractPath, isBusError, type BusConnection, type ServiceClient, type Subscription } from "../common/bus/index.ts";
+import { AppD, AppD1, Compositor, Compositor1, windowRows } from "../../protocol/dbus/index.ts";
+import { isBusError, type BusConnection, type BusProxy, type Subscription } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";
 import type { NotificationCenter, ShownNotification } from "./notifications.ts";
 import type { PanelEvent } from "./panel.ts";
 
-export const APPD_NAME = "org.weft.AppD1";
-export const COMPOSITOR_NAME = "org.weft.Compositor1";
 
 /** Longer than any launch appd allows (its limits go up to an hour per phase). */
 const LAUNCH_CALL_TIMEOUT_MS = 2 * 3_600_000 + 60_000;
@@ -82,8 +81,8 @@ export class Desktop {
   readonly #log: Logger;
   readonly #page: PageSink;
   readonly #notifications: NotificationCenter;
-  readonly #appd: ServiceClient;
-  readonly #compositor: ServiceClient;
+  readonly #appd: BusProxy<typeof AppD1>;
+  readonly #compositor: BusProxy<typeof Compositor1>;
   readonly #subscriptions: Subscription[] = [];
   #apps: { id: string; name: string; version: string }[] = [];
   #sessions: SessionRow[] = [];
@@ -96,24 +95,24 @@ export class Desktop {
     this.#page = page;
     this.#notifications = notifications;
     this.#log = log;
-    this.#appd = bus.client(contractPath(APPD_NAME), APPD_NAME);
-    this.#compositor = bus.client(contractPath(COMPOSITOR_NAME), COMPOSITOR_NAME);
+    this.#appd = bus.proxy(AppD1, AppD);
+    this.#compositor = bus.proxy(Compositor1, Compositor);
   }
 
   /** Subscribes to appd's and the compositor's signals and reads the current state. */
   async start(): Promise<void> {
     this.#subscriptions.push(
-      await this.#appd.on("SessionStateChanged", (id, state) => this.#sessionChanged(id as bigint, state as string)),
+      await this.#appd.on("SessionStateChanged", (id, state) => this.#sessionChanged(id, state)),
       await this.#compositor.on("FocusChanged", (_window, session) => {
-        this.#focused = session as bigint;
+        this.#focused = session;
         this.#pushState();
       }),
       await this.#compositor.on("WindowMapped", (window, session) => {
-        this.#windows.set(window as number, session as bigint);
+        this.#windows.set(window, session);
         this.#pushState();
       }),
       await this.#compositor.on("WindowClosed", (window) => {
-        this.#windows.delete(window as number);
+        this.#windows.delete(window);
         this.#pushState();
       }),
     );
@@ -128,9 +127,9 @@ export class Desktop {
   /** Reads installed apps and sessions from appd (none while appd is not there) and sends the page its state. */
   async refresh(): Promise<void> {
     try {
-      const apps = (await this.#appd.call("ListInstalledApps")) as [string, string, string][];
+      const apps = await this.#appd.call("ListInstalledApps");
       this.#apps = apps.map(([id, name, version]) => ({ id, name, version }));
-      const sessions = (await this.#appd.call("ListSessions")) as [bigint, string, string, string][];
+      const sessions = await this.#appd.call("ListSessions");
       this.#sessions = sessions.map(([id, appId, state]) => ({ id, appId, state }));
     } catch (error) {
       this.#log.warn("cannot read apps and sessions from appd", { error: String((error as Error).message ?? error) });
@@ -140,11 +139,11 @@ export class Desktop {
 
   async #refreshWindows(): Promise<void> {
     try {
-      const rows = (await this.#compositor.call("ListWindows")) as unknown[][];
+      const windows = windowRows(await this.#compositor.call("ListWindows"));
       this.#windows.clear();
-      for (const row of rows) {
-        this.#windows.set(row[0] as number, row[1] as bigint);
-        if (row[9] === true) this.#focused = row[1] as bigint;
+      for (const window of windows) {
+        this.#windows.set(window.id, window.session);
+        if (window.focused) this.#focused = window.session;
       }
     } catch (error) {
       this.#log.warn("cannot list the compositor's windows", { error: String(error) });
@@ -204,7 +203,7 @@ export class Desktop {
         this.#log.info("launching", { app: message.appId });
         // appd bounds a launch itself (its ready and window limits, raised on slow machines: docs/appd.md); this
         // timeout only guards against an appd that never answers.
-        const [id] = (await this.#appd.callWith({ timeoutMs: LAUNCH_CALL_TIMEOUT_MS }, "Launch", message.appId, {})) as [bigint, string];
+        const [id] = await this.#appd.callWith({ timeoutMs: LAUNCH_CALL_TIMEOUT_MS }, "Launch", message.appId, {});
         this.#log.info("launched", { app: message.appId, session: String(id) });
         await this.refresh();
         return;

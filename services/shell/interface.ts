@@ -8,12 +8,9 @@
  */
 
 import * as v from "valibot";
-import { busError, requireSameUid, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { Shell, Shell1 } from "../../protocol/dbus/index.ts";
+import { busError, requireSameUid, type BusConnection, type CallContext, type Served } from "../common/bus/index.ts";
 import type { Desktop } from "./desktop.ts";
-
-export const SHELL_NAME = "org.weft.Shell1";
-export const SHELL_INTERFACE = SHELL_NAME;
-export const SHELL_PATH = objectPathForName(SHELL_NAME);
 export const MAX_SELECTOR = 512;
 export const MAX_TEXT = 65_536;
 
@@ -28,9 +25,9 @@ export interface PageEvaluator {
 }
 
 function checkSelector(selector: string): void {
-  if (selector.trim() === "") throw busError(SHELL_INTERFACE, "InvalidArgs", "the selector is empty: give a CSS selector such as #clock");
-  if (selector.length > MAX_SELECTOR) throw busError(SHELL_INTERFACE, "InvalidArgs", `the selector has ${selector.length} characters; at most ${MAX_SELECTOR}`);
-  if (/[\u0000-\u001f\u007f]/.test(selector)) throw busError(SHELL_INTERFACE, "InvalidArgs", "the selector has control characters");
+  if (selector.trim() === "") throw busError(Shell1, "InvalidArgs", "the selector is empty: give a CSS selector such as #clock");
+  if (selector.length > MAX_SELECTOR) throw busError(Shell1, "InvalidArgs", `the selector has ${selector.length} characters; at most ${MAX_SELECTOR}`);
+  if (/[\u0000-\u001f\u007f]/.test(selector)) throw busError(Shell1, "InvalidArgs", "the selector has control characters");
 }
 
 const AnswerSchema = v.union([
@@ -43,6 +40,8 @@ const AnswerSchema = v.union([
  * Finds the first element matching `selector` on the page and returns its box or its text. The expression is
  * fixed; the selector is a JSON literal in it.
  */
+async function inspect(page: PageEvaluator, selector: string, what: "rect"): Promise<[number, number, number, number]>;
+async function inspect(page: PageEvaluator, selector: string, what: "text"): Promise<string>;
 async function inspect(page: PageEvaluator, selector: string, what: "rect" | "text"): Promise<[number, number, number, number] | string> {
   checkSelector(selector);
   const read =
@@ -54,43 +53,43 @@ async function inspect(page: PageEvaluator, selector: string, what: "rect" | "te
   try {
     answer = await page.evaluate(expression);
   } catch (error) {
-    throw busError(SHELL_INTERFACE, "Failed", `the system UI page did not answer: ${(error as Error).message}`);
+    throw busError(Shell1, "Failed", `the system UI page did not answer: ${(error as Error).message}`);
   }
   const parsed = v.safeParse(AnswerSchema, answer);
-  if (!parsed.success) throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+  if (!parsed.success) throw busError(Shell1, "Failed", "the system UI page gave an answer of the wrong shape");
   const value = parsed.output;
   if ("error" in value) {
-    if (value.error === "syntax") throw busError(SHELL_INTERFACE, "InvalidArgs", `${JSON.stringify(selector.slice(0, 100))} is not a valid CSS selector`);
-    throw busError(SHELL_INTERFACE, "NotFound", `no element of the system UI matches ${JSON.stringify(selector.slice(0, 100))}`);
+    if (value.error === "syntax") throw busError(Shell1, "InvalidArgs", `${JSON.stringify(selector.slice(0, 100))} is not a valid CSS selector`);
+    throw busError(Shell1, "NotFound", `no element of the system UI matches ${JSON.stringify(selector.slice(0, 100))}`);
   }
   if ("rect" in value) {
-    if (what !== "rect") throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+    if (what !== "rect") throw busError(Shell1, "Failed", "the system UI page gave an answer of the wrong shape");
     return value.rect;
   }
-  if (what !== "text") throw busError(SHELL_INTERFACE, "Failed", "the system UI page gave an answer of the wrong shape");
+  if (what !== "text") throw busError(Shell1, "Failed", "the system UI page gave an answer of the wrong shape");
   return value.text;
 }
 
-export function exportShell(bus: BusConnection, desktop: Desktop, page: PageEvaluator, inspect_: boolean): ExportedService {
+export function exportShell(bus: BusConnection, desktop: Desktop, page: PageEvaluator, inspect_: boolean): Served<typeof Shell1> {
   const requireInspection = async (ctx: CallContext) => {
-    await requireSameUid(ctx, SHELL_INTERFACE);
-    if (!inspect_) throw busError(SHELL_INTERFACE, "NotEnabled", `${ctx.member} is for tests: start weft-shell with WEFT_SHELL_INSPECT=1`);
+    await requireSameUid(ctx, Shell1);
+    if (!inspect_) throw busError(Shell1, "NotEnabled", `${ctx.member} is for tests: start weft-shell with WEFT_SHELL_INSPECT=1`);
   };
-  return bus.exportService(contractPath(SHELL_INTERFACE), SHELL_PATH, {
+  return bus.serve(Shell1, Shell.path, {
     methods: {
-      OpenLauncher: async (_args: [], ctx: CallContext) => {
-        await requireSameUid(ctx, SHELL_INTERFACE);
+      OpenLauncher: async (_args, ctx) => {
+        await requireSameUid(ctx, Shell1);
         await desktop.openLauncher();
       },
-      CloseLauncher: async (_args: [], ctx: CallContext) => {
-        await requireSameUid(ctx, SHELL_INTERFACE);
+      CloseLauncher: async (_args, ctx) => {
+        await requireSameUid(ctx, Shell1);
         desktop.setLauncher(false);
       },
-      ElementRect: async ([selector]: [string], ctx: CallContext) => {
+      ElementRect: async ([selector], ctx) => {
         await requireInspection(ctx);
         return inspect(page, selector, "rect");
       },
-      ElementText: async ([selector]: [string], ctx: CallContext) => {
+      ElementText: async ([selector], ctx) => {
         await requireInspection(ctx);
         return inspect(page, selector, "text");
       },

@@ -20,14 +20,14 @@
  * when its stdin closes, and it also has PR_SET_PDEATHSIG.
  */
 
-import { sdNotify } from "../appd/sd-notify.ts";
-import { connectBus, contractPath } from "../common/bus/index.ts";
+import { sdNotify } from "../common/sd-notify.ts";
+import { Compositor, Compositor1, NotificationsService, Shell } from "../../protocol/dbus/index.ts";
+import { connectBus } from "../common/bus/index.ts";
 import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
-import { COMPOSITOR_NAME, Desktop } from "./desktop.ts";
-import { SHELL_ROLE_NAME } from "../compositor/interface.ts";
-import { exportShell, inspectionEnabled, SHELL_NAME } from "./interface.ts";
-import { NOTIFICATIONS_NAME, NotificationCenter } from "./notifications.ts";
+import { Desktop } from "./desktop.ts";
+import { exportShell, inspectionEnabled } from "./interface.ts";
+import { NotificationCenter } from "./notifications.ts";
 import { ShellPage } from "./page.ts";
 import { PanelHelper } from "./panel.ts";
 
@@ -40,8 +40,8 @@ let childExitCode: number | undefined;
 async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
   const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
-  const compositor = bus.client(contractPath(COMPOSITOR_NAME), COMPOSITOR_NAME);
-  const openShellConnection = async () => (await compositor.call("OpenClient", "shell", 0n)) as number;
+  const compositor = bus.proxy(Compositor1, Compositor);
+  const openShellConnection = () => compositor.call("OpenClient", "shell", 0n);
 
   // The page's messages and the notifications go to the desktop once it exists; a page that speaks earlier
   // says hello again when the desktop first sends it its state.
@@ -54,8 +54,8 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
 
   // The handshake with the compositor: it gives shell connections, screenshots and the clipboard only to the owner
   // of the shell's role name, so the shell takes that first; org.weft.Shell1 still means "ready", at the end.
-  await startStep(`cannot own ${SHELL_ROLE_NAME} (is another weft-shell running?)`, () => bus.requestName(SHELL_ROLE_NAME));
-  cleanup.defer(() => bus.releaseName(SHELL_ROLE_NAME).catch(() => {}));
+  await startStep(`cannot own ${Shell.roleName} (is another weft-shell running?)`, () => bus.requestName(Shell.roleName));
+  cleanup.defer(() => bus.releaseName(Shell.roleName).catch(() => {}));
   const pageFd = await startStep("cannot get a shell connection from the compositor (is weft-compositor running?)", openShellConnection);
   const page = await startStep("cannot show the system UI in Chromium", () =>
     ShellPage.start({ waylandFd: pageFd, log, onMessage: (payload) => desktop?.handlePageMessage(payload) }),
@@ -80,11 +80,11 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   const shellService = await startStep("cannot export org.weft.Shell1", () => exportShell(bus, shownDesktop, page, inspect));
   cleanup.defer(() => shellService.unexport());
 
-  await startStep(`cannot own ${NOTIFICATIONS_NAME} (does another notification server run on this bus?)`, () => bus.requestName(NOTIFICATIONS_NAME));
-  cleanup.defer(() => bus.releaseName(NOTIFICATIONS_NAME).catch(() => {}));
-  await startStep(`cannot own ${SHELL_NAME} (is another weft-shell running?)`, () => bus.requestName(SHELL_NAME));
-  cleanup.defer(() => bus.releaseName(SHELL_NAME).catch(() => {}));
-  log.info("ready", { name: SHELL_NAME, inspect, chromium: page.chromium.process.pid, panel: panel.process.pid });
+  await startStep(`cannot own ${NotificationsService.busName} (does another notification server run on this bus?)`, () => bus.requestName(NotificationsService.busName));
+  cleanup.defer(() => bus.releaseName(NotificationsService.busName).catch(() => {}));
+  await startStep(`cannot own ${Shell.busName} (is another weft-shell running?)`, () => bus.requestName(Shell.busName));
+  cleanup.defer(() => bus.releaseName(Shell.busName).catch(() => {}));
+  log.info("ready", { name: Shell.busName, inspect, chromium: page.chromium.process.pid, panel: panel.process.pid });
   sdNotify("READY=1");
 
   const childDied = Promise.race([

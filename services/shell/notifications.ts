@@ -5,12 +5,9 @@
  * NotificationClosed.
  */
 
-import { busError, contractPath, objectPathForName, type BusConnection, type CallContext, type ExportedService } from "../common/bus/index.ts";
+import { Notifications, NotificationsService, type MethodsOf } from "../../protocol/dbus/index.ts";
+import { busError, type BusConnection, type CallContext, type Served } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";
-
-export const NOTIFICATIONS_NAME = "org.freedesktop.Notifications";
-export const NOTIFICATIONS_INTERFACE = NOTIFICATIONS_NAME;
-export const NOTIFICATIONS_PATH = objectPathForName(NOTIFICATIONS_NAME);
 
 export const LIMITS = {
   appName: 256,
@@ -47,7 +44,7 @@ function plain(text: string): string {
 }
 
 function invalid(message: string): never {
-  throw busError(NOTIFICATIONS_INTERFACE, "InvalidArgs", message);
+  throw busError(Notifications, "InvalidArgs", message);
 }
 
 function limit(what: string, value: string, max: number): void {
@@ -65,18 +62,18 @@ export class NotificationCenter {
   readonly #open = new Map<number, OpenNotification>();
   readonly #options: NotificationCenterOptions;
   #nextId = 1;
-  #service: ExportedService | undefined;
+  #service: Served<typeof Notifications> | undefined;
 
   constructor(options: NotificationCenterOptions) {
     this.#options = options;
   }
 
   /** Exports the interface at /org/freedesktop/Notifications on `bus` (the name is requested by the caller). */
-  export(bus: BusConnection): ExportedService {
-    this.#service = bus.exportService(contractPath(NOTIFICATIONS_INTERFACE), NOTIFICATIONS_PATH, {
+  export(bus: BusConnection): Served<typeof Notifications> {
+    this.#service = bus.serve(Notifications, NotificationsService.path, {
       methods: {
-        Notify: (args: [string, number, string, string, string, string[], Record<string, unknown>, number], ctx: CallContext) => this.#notify(args, ctx),
-        CloseNotification: ([id]: [number], ctx: CallContext) => this.#closeBy(id, ctx.sender),
+        Notify: (args, ctx) => this.#notify(args, ctx),
+        CloseNotification: ([id], ctx) => this.#closeBy(id, ctx.sender),
         GetCapabilities: () => ["body"],
         GetServerInformation: () => ["WEFT Shell", "WEFT", "0.1.0", "1.2"],
       },
@@ -89,7 +86,7 @@ export class NotificationCenter {
     return [...this.#open.values()].map(({ id, appName, summary, body }) => ({ id, appName, summary, body }));
   }
 
-  #notify([appName, replacesId, appIcon, summary, body, actions, hints, expireTimeout]: [string, number, string, string, string, string[], Record<string, unknown>, number], ctx: CallContext): number {
+  #notify([appName, replacesId, appIcon, summary, body, actions, hints, expireTimeout]: MethodsOf<typeof Notifications>["Notify"]["in"], ctx: CallContext): number {
     limit("app_name", appName, LIMITS.appName);
     limit("app_icon", appIcon, LIMITS.appIcon);
     limit("summary", summary, LIMITS.summary);
@@ -140,7 +137,7 @@ export class NotificationCenter {
   #closeBy(id: number, sender: string): void {
     const notification = this.#open.get(id);
     if (notification === undefined || notification.owner !== sender) {
-      throw busError(NOTIFICATIONS_INTERFACE, "NotFound", `notification ${id} is not open, or was not sent by this connection`);
+      throw busError(Notifications, "NotFound", `notification ${id} is not open, or was not sent by this connection`);
     }
     this.close(id, CloseReason.Closed);
   }

@@ -11,7 +11,7 @@ import type { BusConnection } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { AppdWorld, type AppdProcess } from "../appd/testing.ts";
 import { DEMO_DIST } from "../runtime/testing.ts";
-import { parseWindowRows, type WindowRow } from "../compositor/interface.ts";
+import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, Shell, Shell1, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
 
 const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
 const SHELL_MAIN = join(import.meta.dir, "main.ts");
@@ -108,7 +108,7 @@ export class ShellWorld {
         stdio: ["ignore", "ignore", "pipe"],
       }) as Bun.Subprocess<"ignore", "ignore", "pipe">;
       world.compositorLog = new Response(world.compositor.stderr).text();
-      await until(async () => ((await world.client.nameHasOwner("org.weft.Compositor1")) ? true : undefined), "the compositor on the bus", 20_000);
+      await until(async () => ((await world.client.nameHasOwner(Compositor.busName)) ? true : undefined), "the compositor on the bus", 20_000);
       world.appd = await world.appdWorld.startAppd();
       return world;
     } catch (error) {
@@ -134,7 +134,7 @@ export class ShellWorld {
     this.shells.push(shell);
     await until(async () => {
       if (process_.exitCode !== null) throw new Error(`weft-shell exited ${process_.exitCode}: ${JSON.stringify(shell.logLines)}`);
-      return (await this.client.nameHasOwner("org.weft.Shell1")) ? true : undefined;
+      return (await this.client.nameHasOwner(Shell.busName)) ? true : undefined;
     }, "weft-shell to own org.weft.Shell1", 60_000).catch((error) => {
       throw new Error(`${(error as Error).message}; log: ${JSON.stringify(shell.logLines).slice(0, 4000)}`);
     });
@@ -147,19 +147,19 @@ export class ShellWorld {
   }
 
   shell(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.call("org.weft.Shell1", "org.weft.Shell1", member, signature, body);
+    return this.call(Shell.busName, Shell1.name, member, signature, body);
   }
 
   compositorCall(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.call("org.weft.Compositor1", "org.weft.Compositor1", member, signature, body);
+    return this.call(Compositor.busName, Compositor1.name, member, signature, body);
   }
 
   testInput(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {
-    return this.client.call({ destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1.TestInput", member, signature, body });
+    return this.client.call({ destination: Compositor.busName, path: Compositor.path, interface: Compositor1TestInput.name, member, signature, body });
   }
 
   appdCall(member: string, signature = "", body: unknown[] = [], timeoutMs = 60_000): Promise<unknown[]> {
-    return this.call("org.weft.AppD1", "org.weft.AppD1", member, signature, body, timeoutMs);
+    return this.call(AppD.busName, AppD1.name, member, signature, body, timeoutMs);
   }
 
   async elementRect(selector: string): Promise<[number, number, number, number]> {
@@ -181,7 +181,7 @@ export class ShellWorld {
   }
 
   async listWindows(): Promise<WindowRow[]> {
-    return parseWindowRows(await this.compositorCall("ListWindows"));
+    return windowRows(await this.client.proxy(Compositor1, Compositor).call("ListWindows"));
   }
 
   waitForWindows(predicate: (windows: WindowRow[]) => boolean, what: string): Promise<WindowRow[]> {

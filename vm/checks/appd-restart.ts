@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { descendantsOf } from "../../services/appd/session.ts";
 import { processAlive } from "../../services/appd/testing.ts";
+import { AppD, AppD1, AppD1Session, AppShell, Runtime } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../../services/common/bus/index.ts";
 import { Report } from "./report.ts";
 
@@ -22,16 +23,15 @@ const check = report.check.bind(report);
 type Row = [bigint, string, string, string];
 async function liveSessions(): Promise<Row[]> {
   try {
-    const [rows] = (await bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member: "ListSessions" })) as [Row[]];
+    const rows = await bus.proxy(AppD1, AppD).call("ListSessions");
     return rows.filter(([, , state]) => state === "running");
   } catch {
     return []; // appd is restarting
   }
 }
 
-async function property(path: string, name: string): Promise<unknown> {
-  const [value] = (await bus.call({ destination: "org.weft.AppD1", path, interface: "org.freedesktop.DBus.Properties", member: "Get", signature: "ss", body: ["org.weft.AppD1.Session", name] })) as [{ value: unknown }];
-  return value.value;
+async function property(path: string, name: "RuntimePid" | "UiPid" | "UnitName"): Promise<unknown> {
+  return bus.proxy(AppD1Session, { busName: AppD.busName, path }).get(name);
 }
 
 
@@ -71,7 +71,7 @@ for (const s of old) if (s.unit !== "" && (await unitLoaded(s.unit))) scopes.pus
 check("no scope of the old sessions is left", scopes.length === 0, scopes.join(" ") || `${old.length} scopes gone`);
 const names: string[] = [];
 for (const s of old) {
-  for (const name of [`org.weft.Runtime1.S${s.id}`, `org.weft.AppShell1.S${s.id}`]) if (await bus.nameHasOwner(name)) names.push(name);
+  for (const name of [Runtime.busName(s.id), AppShell.busName(s.id)]) if (await bus.nameHasOwner(name)) names.push(name);
 }
 check("no bus name of the old sessions is left", names.length === 0, names.join(" ") || "none owned");
 const profiles = old.map((s) => s.profile).filter(existsSync);

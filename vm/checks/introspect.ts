@@ -3,21 +3,21 @@
  * contract in protocol/dbus. One line per interface; exit 1 at the first difference, which it names.
  */
 
-import { contractPath, objectPathForName } from "../../services/common/bus/index.ts";
+import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, FilePortal, FilePortal1, Notifications, NotificationsService, Shell, Shell1, type Endpoint, type InterfaceContract } from "../../protocol/dbus/index.ts";
 import { expectIntrospectionMatchesContract } from "../../services/common/bus/testing.ts";
 
-/** [bus name, object path, interfaces at that path]. */
-const SERVICES: [string, string, string[]][] = [
-  ["org.weft.Compositor1", objectPathForName("org.weft.Compositor1"), ["org.weft.Compositor1", "org.weft.Compositor1.TestInput"]],
-  ["org.weft.FilePortal1", objectPathForName("org.weft.FilePortal1"), ["org.weft.FilePortal1"]],
-  ["org.weft.AppD1", objectPathForName("org.weft.AppD1"), ["org.weft.AppD1"]],
-  ["org.weft.Shell1", objectPathForName("org.weft.Shell1"), ["org.weft.Shell1"]],
-  ["org.freedesktop.Notifications", "/org/freedesktop/Notifications", ["org.freedesktop.Notifications"]],
+/** Each service, and the interfaces at its object. */
+const SERVICES: [Endpoint, InterfaceContract<any>[]][] = [
+  [Compositor, [Compositor1, Compositor1TestInput]],
+  [FilePortal, [FilePortal1]],
+  [AppD, [AppD1]],
+  [Shell, [Shell1]],
+  [NotificationsService, [Notifications]],
 ];
 
-for (const [destination, path, interfaces] of SERVICES) {
-  for (const iface of interfaces) {
-    await expectIntrospectionMatchesContract({ address: "user", destination, path, contract: contractPath(iface), interface: iface });
-    console.log(`${destination} ${path} ${iface}: equals protocol/dbus/${iface}.xml`);
+for (const [{ busName, path }, contracts] of SERVICES) {
+  for (const contract of contracts) {
+    await expectIntrospectionMatchesContract({ address: "user", destination: busName, path, contract });
+    console.log(`${busName} ${path} ${contract.name}: equals protocol/dbus/${contract.name}.xml`);
   }
 }

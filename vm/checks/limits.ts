@@ -19,8 +19,8 @@
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { descendantsOf } from "../../services/appd/session.ts";
 import { connectBus, Variant } from "../../services/common/bus/index.ts";
-import { parseWindowRows } from "../../services/compositor/interface.ts";
 import { Report } from "./report.ts";
+import { AppD, AppD1, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1, Compositor1TestInput, windowRows, type PropertiesOf } from "../../protocol/dbus/index.ts";
 
 const LIMITS = "org.weft.test.limits";
 const COUNTER = "org.weft.demo.counter";
@@ -49,31 +49,28 @@ async function until<T>(what: string, read: () => Promise<T | undefined> | T | u
   }
 }
 
-const appd = (member: string, signature = "", body: unknown[] = [], timeoutMs?: number) =>
-  bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member, signature, body }, timeoutMs ? { timeoutMs } : {});
+const appd = bus.proxy(AppD1, AppD);
 
-async function session(path: string): Promise<Record<string, unknown>> {
-  const [all] = (await bus.call({ destination: "org.weft.AppD1", path, interface: "org.freedesktop.DBus.Properties", member: "GetAll", signature: "s", body: ["org.weft.AppD1.Session"] })) as [Record<string, { value: unknown }>];
-  return Object.fromEntries(Object.entries(all).map(([key, variant]) => [key, variant.value]));
+function session(path: string): Promise<Partial<PropertiesOf<typeof AppD1Session>>> {
+  return bus.proxy(AppD1Session, { busName: AppD.busName, path }).getAll();
 }
 
 async function launch(appId: string, headless: boolean): Promise<{ id: bigint; path: string }> {
-  const [id, path] = (await appd("Launch", "sa{sv}", [appId, headless ? { headless: new Variant("b", true) } : {}], LAUNCH_TIMEOUT_MS)) as [bigint, string];
+  const [id, path] = await appd.callWith({ timeoutMs: LAUNCH_TIMEOUT_MS }, "Launch", appId, headless ? { headless: new Variant("b", true) } : {});
   return { id, path };
 }
 
 /** Clicks the element `selector` of session `id`'s page, at the place the compositor shows it. */
 async function click(id: bigint, selector: string): Promise<void> {
-  const windows = parseWindowRows(await bus.call({ destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1", member: "ListWindows" }));
+  const windows = windowRows(await bus.proxy(Compositor1, Compositor).call("ListWindows"));
   const window = windows.find((w) => w.session === id && w.role === "application");
   if (window === undefined) throw new Error(`session ${id} has no window`);
-  const [x, y, width, height] = (await bus.call({ destination: `org.weft.AppShell1.S${id}`, path: "/org/weft/AppShell1", interface: "org.weft.AppShell1.Inspect", member: "ElementRect", signature: "s", body: [selector] })) as number[];
-  await bus.call({ destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1.TestInput", member: "Click", signature: "dd", body: [window.x + x! + width! / 2, window.y + y! + height! / 2] });
+  const [x, y, width, height] = await bus.proxy(AppShell1Inspect, AppShell.of(id)).call("ElementRect", selector);
+  await bus.proxy(Compositor1TestInput, Compositor).call("Click", window.x + x + width / 2, window.y + y + height / 2);
 }
 
 async function text(id: bigint, selector: string): Promise<string> {
-  const [value] = (await bus.call({ destination: `org.weft.AppShell1.S${id}`, path: "/org/weft/AppShell1", interface: "org.weft.AppShell1.Inspect", member: "ElementText", signature: "s", body: [selector] })) as [string];
-  return value;
+  return bus.proxy(AppShell1Inspect, AppShell.of(id)).call("ElementText", selector);
 }
 
 /** The cgroup v2 path of `pid` ("0::/user.slice/…"), or undefined when it is gone. */
@@ -204,7 +201,7 @@ check("appd ended that session, naming why", reason.includes("ran out of memory"
 check("no failed scope is left behind", !existsSync(dir), `${unit} is gone`);
 const otherNow = await session(other.path);
 check("the second session still runs", otherNow.State === "running" && existsSync(`/proc/${otherPid}`), `session ${other.id}: ${otherNow.State}`);
-await appd("Terminate", "t", [other.id], 60_000);
+await appd.callWith({ timeoutMs: 60_000 }, "Terminate", other.id);
 
 report.done();
 await bus.close();

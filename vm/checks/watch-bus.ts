@@ -19,6 +19,7 @@ import { Message } from "dbus-next";
 import { parseBusAddress, resolveBusAddress } from "../../services/common/bus/index.ts";
 import { UnixFdStream } from "../../services/common/bus/transport.ts";
 import { createWireConnection } from "../../services/common/bus/wire.ts";
+import { Compositor1TestInput, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const [mode, dir, ...markers] = process.argv.slice(2);
 if ((mode !== "watch" && mode !== "report") || dir === undefined) {
@@ -73,8 +74,8 @@ const watchers: [string, Seen[]][] = [
 ];
 let failed = false;
 for (const [who, seen] of watchers) {
-  const ipc = seen.filter((m) => m.interface === "org.weft.Runtime1" && (m.member === "Post" || m.member === "Message"));
-  const leaks = seen.filter((m) => m.type !== "method_return" && m.interface !== "org.weft.Compositor1.TestInput" && markers.some((marker) => m.text.includes(marker) || m.text.includes(JSON.stringify(marker).slice(1, -1))));
+  const ipc = seen.filter((m) => m.interface === Runtime1.name && (m.member === "Post" || m.member === "Message"));
+  const leaks = seen.filter((m) => m.type !== "method_return" && m.interface !== Compositor1TestInput.name && markers.some((marker) => m.text.includes(marker) || m.text.includes(JSON.stringify(marker).slice(1, -1))));
   const launches = seen.filter((m) => m.member === "Launch").length;
   const ok = ipc.length === 0 && leaks.length === 0 && launches > 0;
   console.log(`${ok ? "ok  " : "FAIL"} ${who} of the user bus saw none of the sessions' IPC: ${seen.length} messages seen (${launches} Launch calls), ${ipc.length} Runtime1 Post/Message, ${leaks.length} carrying page ↔ guest text`);

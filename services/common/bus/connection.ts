@@ -12,11 +12,13 @@ import { Message, Variant } from "dbus-next";
 import MessageBus from "dbus-next/lib/bus.js";
 import { createLogger, type Logger } from "../log.ts";
 import { parseBusAddress, resolveBusAddress, type BusAddressOptions } from "./address.ts";
-import { loadContract, objectPathForName, pickInterface, isValidWellKnownBusName, type Contract, type ContractInterface } from "./contract.ts";
+import { loadContract, objectPathForName, pickInterface, isValidWellKnownBusName, type Contract, type ContractInterface } from "../../../protocol/dbus/parse.ts";
 import { CredentialsCache, type CallerCredentials } from "./credentials.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { ServiceRegistry, type ExportOptions, type ExportedService, type ServiceHandlers } from "./service.ts";
 import { UnixFdStream } from "./transport.ts";
+import type { BusProxy, Handlers, Served } from "./typed.ts";
+import type { Endpoint, InterfaceContract } from "../../../protocol/dbus/contract.ts";
 import { claimReceivedFds, createWireConnection } from "./wire.ts";
 
 /** Same default as libdbus. */
@@ -242,6 +244,20 @@ export class BusConnection implements AsyncDisposable {
         },
       );
     });
+  }
+
+  /** A typed client of `contract` (a module of protocol/dbus) at `endpoint` (protocol/dbus/names.ts). */
+  proxy<C extends InterfaceContract<any>>(contract: C, endpoint: Endpoint): BusProxy<C> {
+    return new ContractClient(this, contract.description, endpoint.busName, endpoint.path) as unknown as BusProxy<C>;
+  }
+
+  /**
+   * Exports `contract` (a module of protocol/dbus) at `path`, answering with `handlers`. Throws at once when the
+   * handlers and the contract differ.
+   */
+  serve<C extends InterfaceContract<any>>(contract: C, path: string, handlers: Handlers<C>, options: Omit<ExportOptions, "interface"> = {}): Served<C> {
+    const described: Contract = { source: `protocol/dbus/${contract.name}.xml`, interfaces: [contract.description], childNodes: [] };
+    return this.exportService(described, path, handlers as ServiceHandlers, options) as unknown as Served<C>;
   }
 
   /** A client for one interface of a remote object, using the contract's signatures. */

@@ -6,6 +6,7 @@
  * stack trace.
  */
 import { DBusError } from "dbus-next";
+import type { ErrorsOf, InterfaceContract } from "../../../protocol/dbus/contract.ts";
 
 /** The error names the kit itself produces or that callers should expect from the bus. */
 export const ErrorNames = {
@@ -41,12 +42,17 @@ export class BusError extends DBusError {
 }
 
 /**
- * The error a handler throws for an expected failure: `<interfaceName>.Error.<name>`.
- * @example throw busError("org.weft.AppD1", "NotInstalled", "app org.x.y is not installed: install it with `weft-pack install <dir>`")
+ * The error a handler throws for an expected failure: `<errorDomain>.Error.<name>`, where the contract
+ * documents `name` (a contract module of protocol/dbus: the name is checked at compile time). A plain domain
+ * string is for interfaces WEFT does not own (a fake systemd in tests).
+ * @example throw busError(AppD1, "NotInstalled", "app org.x.y is not installed: install it with `weft-pack install <dir>`")
  */
-export function busError(interfaceName: string, name: string, message: string): BusError {
+export function busError<C extends InterfaceContract<any>>(contract: C, name: ErrorsOf<C>, message: string): BusError;
+export function busError(errorDomain: string, name: string, message: string): BusError;
+export function busError(contract: InterfaceContract<any> | string, name: string, message: string): BusError {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid D-Bus error name part "${name}"`);
-  return new BusError(`${interfaceName}.Error.${name}`, message);
+  const domain = typeof contract === "string" ? contract : contract.errorDomain;
+  return new BusError(`${domain}.Error.${name}`, message);
 }
 
 /** True when `error` is a D-Bus error (of the given name, when one is passed). */

@@ -17,7 +17,7 @@
 import { DBusError, Message, Variant, interface as dbusInterface } from "dbus-next";
 import type MessageBus from "dbus-next/lib/bus.js";
 import type { Logger } from "../log.ts";
-import { loadContract, isValidObjectPath, pickInterface, type Contract, type ContractInterface, type ContractMethod, type ContractProperty } from "./contract.ts";
+import { loadContract, isValidObjectPath, pickInterface, type Contract, type ContractInterface, type ContractMethod, type ContractProperty } from "../../../protocol/dbus/parse.ts";
 import type { CallerCredentials } from "./credentials.ts";
 import { ErrorNames } from "./errors.ts";
 import { closeFd } from "./libc.ts";

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "../log.ts";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
-import { contractPath, objectPathForName } from "./contract.ts";
+import { contractPath, objectPathForName } from "../../../protocol/dbus/parse.ts";
 import { busError, type BusError } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
 import type { ExportedService, ExportOptions } from "./service.ts";

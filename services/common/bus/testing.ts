@@ -8,7 +8,8 @@
  * afterAll(() => bus.close());
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "./contract.ts";
+import type { InterfaceContract } from "../../../protocol/dbus/contract.ts";
+import { contractPath, loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "../../../protocol/dbus/parse.ts";
 
 export { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "./private-bus.ts";
 
@@ -40,8 +41,8 @@ export interface IntrospectionCheck {
   destination: string;
   /** Object path; never `/`. */
   path: string;
-  /** A contract, its file path, or its XML. */
-  contract: Contract | string;
+  /** A contract module of protocol/dbus (compared with its XML), a parsed contract, its file path, or its XML. */
+  contract: InterfaceContract<any> | Contract | string;
   /** Which interface of the contract to check; every one of them when omitted. */
   interface?: string;
 }
@@ -54,8 +55,12 @@ export interface IntrospectionCheck {
  */
 export async function expectIntrospectionMatchesContract(check: IntrospectionCheck): Promise<ContractInterface[]> {
   if (check.path === "/") throw new Error("services never export on /: use / + the bus name with dots as slashes");
-  const contract = typeof check.contract === "string" ? loadContract(check.contract) : check.contract;
-  const expected = check.interface === undefined ? contract.interfaces : [pickInterface(contract, check.interface)];
+  // A contract module is compared with the XML it was made from: the XML is the contract.
+  const module = typeof check.contract === "object" && "description" in check.contract ? check.contract : undefined;
+  const contract =
+    module !== undefined ? loadContract(contractPath(module.name)) : typeof check.contract === "string" ? loadContract(check.contract) : (check.contract as Contract);
+  const interfaceName = module?.name ?? check.interface;
+  const expected = interfaceName === undefined ? contract.interfaces : [pickInterface(contract, interfaceName)];
   const result = await busctl(check.address, ["introspect", "--xml-interface", check.destination, check.path]);
   if (result.exitCode !== 0) {
     throw new Error(`busctl introspect ${check.destination} ${check.path} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);

@@ -1,7 +1,7 @@
 /**
  * sd_notify(3) without libsystemd: one datagram to the AF_UNIX socket named by NOTIFY_SOCKET (a path, or an
- * abstract name written with a leading `@`). Used for `READY=1` once appd serves and `STOPPING=1` at
- * shutdown. Without NOTIFY_SOCKET nothing is sent (appd was not started by systemd as Type=notify).
+ * abstract name written with a leading `@`). Daemons send `READY=1` once they serve and `STOPPING=1` at
+ * shutdown. Without NOTIFY_SOCKET nothing is sent (the daemon was not started by systemd as Type=notify).
  *
  *   struct sockaddr_un { sa_family_t sun_family; /0 u16   char sun_path[108]; /2 }
  *   path:     sun_path = "<path>\0",          address length = 2 + bytes + 1
@@ -9,7 +9,7 @@
  */
 
 import { dlopen, FFIType } from "bun:ffi";
-import { errno, SystemError } from "../common/libc.ts";
+import { errno, SystemError } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

@@ -7,7 +7,7 @@ import {
   objectPathForName,
   parseContract,
   pickInterface,
-} from "./contract.ts";
+} from "./parse.ts";
 import { parseXml } from "./xml.ts";
 
 const wrap = (body: string) => `<node><interface name="org.weft.X1">${body}</interface></node>`;

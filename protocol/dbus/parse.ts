@@ -1,56 +1,13 @@
 /**
- * Interface contracts: `protocol/dbus/<name>.xml` in the standard D-Bus introspection format is the one
- * description of an interface. The service kit configures its exported interface from it, clients take
- * signatures from it, and tests compare it with what `busctl introspect` shows.
+ * Reads the D-Bus introspection format, strictly: the contract files beside this one (`generate.ts` turns each
+ * into a typed module) and what `busctl introspect` shows (tests compare the two).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Annotation, ContractArg, ContractInterface, PropertyAccess } from "./contract.ts";
 import { parseXml, type XmlElement } from "./xml.ts";
 
-export interface Annotation {
-  name: string;
-  value: string;
-}
-
-export interface ContractArg {
-  name?: string;
-  type: string;
-  annotations: Annotation[];
-}
-
-export interface ContractMethod {
-  name: string;
-  inArgs: ContractArg[];
-  outArgs: ContractArg[];
-  /** Concatenated in-arg types, e.g. `sa{sv}`. */
-  inSignature: string;
-  outSignature: string;
-  annotations: Annotation[];
-}
-
-export type PropertyAccess = "read" | "write" | "readwrite";
-
-export interface ContractProperty {
-  name: string;
-  type: string;
-  access: PropertyAccess;
-  annotations: Annotation[];
-}
-
-export interface ContractSignal {
-  name: string;
-  args: ContractArg[];
-  signature: string;
-  annotations: Annotation[];
-}
-
-export interface ContractInterface {
-  name: string;
-  methods: ContractMethod[];
-  properties: ContractProperty[];
-  signals: ContractSignal[];
-  annotations: Annotation[];
-}
+export type { Annotation, ContractArg, ContractInterface, ContractMethod, ContractProperty, ContractSignal, PropertyAccess } from "./contract.ts";
 
 export interface Contract {
   /** File path or `<inline>`, for error messages. */
@@ -62,7 +19,7 @@ export interface Contract {
 
 /** `protocol/dbus/<interfaceName>.xml` in this repository. */
 export function contractPath(interfaceName: string): string {
-  return join(import.meta.dir, "../../../protocol/dbus", `${interfaceName}.xml`);
+  return join(import.meta.dir, `${interfaceName}.xml`);
 }
 
 /** Loads a contract from a file path, or parses it when the string is XML text (starts with `<`). */
