@@ -18,24 +18,15 @@ const REPO = resolve(import.meta.dir, "..");
  * (a test below fails when an entry is no longer needed, so it is removed when paid).
  */
 const KNOWN_CROSSINGS = new Set([
-  "services/app-shell/args.ts -> services/runtime/args.ts",
   "services/app-shell/bench.ts -> services/appd/session.ts",
   "services/app-shell/bench.ts -> services/appd/testing.ts",
   "services/app-shell/bench.ts -> services/runtime/testing.ts",
-  "services/app-shell/bridge.ts -> services/runtime/session.ts",
-  "services/app-shell/main.ts -> services/runtime/session.ts",
   "services/app-shell/package.ts -> services/runtime/package.ts",
   "services/appd/session.ts -> services/app-shell/driver.ts",
   "services/appd/session.ts -> services/runtime/driver.ts",
-  "services/appd/session.ts -> services/runtime/session.ts",
   "services/appd/supervisor.ts -> services/app-shell/driver.ts",
   "services/appd/supervisor.ts -> services/runtime/driver.ts",
-  "services/appd/testing.ts -> services/compositor/native.ts",
-  "services/appd/testing.ts -> services/compositor/png.ts",
   "services/appd/testing.ts -> services/runtime/testing.ts",
-  "services/session/demo.ts -> services/compositor/native.ts",
-  "services/session/demo.ts -> services/compositor/png.ts",
-  "services/shell/page.ts -> services/ui-kit/index.ts",
   "services/shell/testing.ts -> services/appd/testing.ts",
   "services/shell/testing.ts -> services/runtime/testing.ts",
 ]);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BusConnection } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
-import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
+import { CHILD_CHANNEL_FD, sessionChildArgv } from "../../protocol/session-child.ts";
 import { AppShell } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
@@ -96,7 +96,7 @@ export class AppShellHandle {
   constructor(readonly options: SpawnAppShellOptions) {
     this.busName = AppShell.busName(options.sessionId);
     this.process = Bun.spawn(
-      [process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", options.supervisor.uniqueName, "--channel-fd", String(CHILD_CHANNEL_FD)],
+      [process.execPath, MAIN, ...sessionChildArgv({ appId: options.appId, sessionId: options.sessionId, supervisor: options.supervisor.uniqueName, channelFd: CHILD_CHANNEL_FD })],
       { env: options.env, stdio: ["ignore", "ignore", "pipe", options.channelFd] },
     );
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => options.onLogLine?.(line));

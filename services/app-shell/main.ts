@@ -22,8 +22,8 @@ import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/c
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { MAX_INBOUND } from "../runtime/session.ts";
-import { parseAppShellArgs, UsageError, type AppShellArgs } from "./args.ts";
+import { MAX_INBOUND } from "../../protocol/limits.ts";
+import { parseSessionChildArgs, UsageError, type AppShellArgs } from "../../protocol/session-child.ts";
 import { Bridge } from "./bridge.ts";
 import { APP_SHELL_EXIT, profileParentFor } from "./driver.ts";
 import { inspectEnabled, PageInspector } from "./inspect.ts";
@@ -32,7 +32,7 @@ import { loadVerifiedUi, PackageLoadError } from "./package.ts";
 import { AppShell, Compositor, Compositor1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 /** The UI kit every app page gets (written by the system UI's engineers); injected when it exists. */
-export const UI_KIT_FILE = join(import.meta.dir, "../ui-kit/weft-ui-kit.js");
+export const UI_KIT_FILE = join(import.meta.dir, "../common/ui-kit/weft-ui-kit.js");
 const MAX_UI_KIT_BYTES = 4 * 1024 * 1024;
 /** From navigation to a loaded page with the bridge in it. */
 const PAGE_LOAD_TIMEOUT_MS = 30_000;
@@ -275,7 +275,7 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
 export async function main(argv: string[]): Promise<number> {
   let args: AppShellArgs;
   try {
-    args = parseAppShellArgs(argv);
+    args = parseSessionChildArgs("weft-app-shell", argv);
   } catch (error) {
     process.stderr.write(`weft-app-shell: ${(error as Error).message}\n`);
     return error instanceof UsageError ? APP_SHELL_EXIT.usage : APP_SHELL_EXIT.internal;

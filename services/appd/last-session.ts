@@ -11,7 +11,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { appIdProblem } from "../common/app-id.ts";
+import { appIdProblem } from "../../protocol/app-id.ts";
 import type { Logger } from "../common/log.ts";
 
 export const LAST_SESSION_FILE = "last-session.json";

@@ -21,7 +21,7 @@ import { describeAppShellExit, type AppShellHandle } from "../app-shell/driver.t
 import type { Logger } from "../common/log.ts";
 import type { RuntimeHandle } from "../runtime/driver.ts";
 import { AppD, Runtime } from "../../protocol/dbus/index.ts";
-import { GUEST_FINISH_GRACE_MS } from "../runtime/session.ts";
+import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
 
 export type SessionState = "starting" | "running" | "stopping" | "stopped";
 

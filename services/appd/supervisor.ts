@@ -22,7 +22,7 @@
 
 import { AppShellHandle, removeSessionProfiles } from "../app-shell/driver.ts";
 import { AppD1, AppShell, AppShell1, Compositor, FilePortal, FilePortal1, Runtime, Runtime1, type ErrorsOf } from "../../protocol/dbus/index.ts";
-import { appIdProblem } from "../common/app-id.ts";
+import { appIdProblem } from "../../protocol/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import type { Logger } from "../common/log.ts";

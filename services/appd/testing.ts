@@ -10,8 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { busError, connectBus, type BusConnection, type BusProxy } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
-import type { Pixels } from "../compositor/native.ts";
-import { decodePng } from "../compositor/png.ts";
+import { decodePng, type Pixels } from "../common/png.ts";
 import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");

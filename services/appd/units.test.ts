@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_APP_ID_LENGTH } from "../common/app-id.ts";
+import { MAX_APP_ID_LENGTH } from "../../protocol/app-id.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES, scopeProperties, sessionUnitName } from "./units.ts";
 
 describe("transient scopes", () => {

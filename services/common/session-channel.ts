@@ -19,14 +19,12 @@
  * that is not UTF-8 or longer than MAX_PAYLOAD_LENGTH closes the channel.
  */
 
+import { MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
 import type { Logger } from "./log.ts";
 import { UnixFdStream } from "./bus/transport.ts";
 
-/** Where a spawned runtime or app-shell finds its end of the channel: the first descriptor after the standard three. */
-export const CHILD_CHANNEL_FD = 3;
 
-/** Largest IPC payload in either direction, in UTF-16 units (the guest's and the page's strings). */
-export const MAX_PAYLOAD_LENGTH = 1024 * 1024;
+export { MAX_PAYLOAD_LENGTH };
 /** A payload of MAX_PAYLOAD_LENGTH UTF-16 units is at most three times as many UTF-8 bytes. */
 export const MAX_FRAME_BYTES = 1 + 3 * MAX_PAYLOAD_LENGTH;
 
@@ -39,15 +37,6 @@ export interface Frame {
   payload: string;
 }
 
-/**
- * Why `text` cannot be the `--channel-fd` of a weft-runtime or weft-app-shell, or undefined: an inherited
- * descriptor above the standard three (a process's own numbers go up to 2^20 at most). Whether it really is a
- * connected socket is checked when the channel is opened.
- */
-export function channelFdProblem(text: string): string | undefined {
-  if (/^[0-9]{1,7}$/.test(text) && Number(text) >= 3 && Number(text) <= 1_048_576) return undefined;
-  return `--channel-fd ${JSON.stringify(text.slice(0, 32))} is not a descriptor number from 3 to 1048576`;
-}
 
 export class ChannelProtocolError extends Error {
   override name = "ChannelProtocolError";

@@ -29,7 +29,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { assertAppId } from "./app-id.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 import { unbundleArchive } from "./archive.ts";
 import { describeCapability } from "./capabilities.ts";
 import type { Manifest } from "./manifest.ts";

@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isBusError } from "../common/bus/index.ts";
-import type { Pixels } from "./native.ts";
-import { differingPixels } from "./png.ts";
+import { differingPixels, type Pixels } from "../common/png.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "./testing.ts";
 import { Compositor1 } from "../../protocol/dbus/index.ts";
 

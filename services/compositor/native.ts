@@ -11,6 +11,7 @@
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { join } from "node:path";
 import type { ClientRole, OutputRow, WindowRow } from "../../protocol/dbus/index.ts";
+import type { Pixels } from "../common/png.ts";
 
 /** Who a client connection belongs to: only `shell` sees privileged globals (screencopy, later the shell protocol). */
 export type { ClientRole };
@@ -61,17 +62,8 @@ const ENOENT = 2;
 const ENODATA = 61;
 const EINVAL = 22;
 
-/** A mapped toplevel as the layout sees it. */
 /** A mapped toplevel (ListWindows' row). */
 export type WindowInfo = WindowRow;
-
-/** An output's pixels: rows of little-endian ARGB8888 (bytes B, G, R, A). */
-export interface Pixels {
-  width: number;
-  height: number;
-  stride: number;
-  data: Uint8Array;
-}
 
 /** A failed call into the compositor, with the errno it returned. */
 export class CompositorError extends Error {

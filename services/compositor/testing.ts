@@ -12,8 +12,7 @@ import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts"
 import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
 
 export type { WindowRow } from "../../protocol/dbus/index.ts";
-import type { Pixels } from "./native.ts";
-import { decodePng } from "./png.ts";
+import { decodePng, type Pixels } from "../common/png.ts";
 import { Compositor, Compositor1, Compositor1TestInput, Shell, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
 
 export interface CompositorWorldOptions {

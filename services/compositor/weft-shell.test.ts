@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pixelAt } from "./png.ts";
+import { pixelAt } from "../common/png.ts";
 import { PROBE, ScriptProbe as Probe, until, type ProbeEvent } from "./shell-probe.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "./testing.ts";
 const OUTPUT = { x: 0, y: 0, width: 1280, height: 720 };

@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { InvalidAppIdError } from "../common/app-id.ts";
+import { InvalidAppIdError } from "../../protocol/app-id.ts";
 import { MissingEnvironmentError, type Env } from "../common/paths.ts";
 import { StoreError } from "../common/store.ts";
 

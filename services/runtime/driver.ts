@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import type { BusConnection, BusProxy } from "../common/bus/index.ts";
-import { CHILD_CHANNEL_FD } from "../common/session-channel.ts";
+import { CHILD_CHANNEL_FD, sessionChildArgv } from "../../protocol/session-child.ts";
 import { forEachLine } from "../common/lines.ts";
 import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
@@ -42,8 +42,8 @@ export class RuntimeHandle {
     this.busName = Runtime.busName(options.sessionId);
     this.client = options.supervisor.proxy(Runtime1, Runtime.of(options.sessionId));
     const supervisor = options.supervisorName ?? options.supervisor.uniqueName;
-    const channel = options.channelFd === undefined ? [] : ["--channel-fd", String(CHILD_CHANNEL_FD)];
-    this.process = Bun.spawn([process.execPath, MAIN, options.appId, String(options.sessionId), "--supervisor", supervisor, ...channel], {
+    const argv = sessionChildArgv({ appId: options.appId, sessionId: options.sessionId, supervisor, ...(options.channelFd === undefined ? {} : { channelFd: CHILD_CHANNEL_FD }) });
+    this.process = Bun.spawn([process.execPath, MAIN, ...argv], {
       env: options.env,
       stdio: ["ignore", "ignore", "pipe", ...(options.channelFd === undefined ? [] : [options.channelFd])],
     });

@@ -18,14 +18,15 @@ import { fstatSync } from "node:fs";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { parseRuntimeArgs, UsageError, type RuntimeArgs } from "./args.ts";
+import { parseSessionChildArgs, UsageError, type SessionChildArgs } from "../../protocol/session-child.ts";
 import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
 import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
 import { BusOutputs, exportRuntime } from "./interface.ts";
 import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
-import { GUEST_FINISH_GRACE_MS, RuntimeSession, SessionRefusal } from "./session.ts";
+import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
+import { RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
 import { Runtime } from "../../protocol/dbus/index.ts";
 
@@ -74,7 +75,7 @@ function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup:
   cleanup.defer(() => channel.close());
 }
 
-async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {
+async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {
   const bus = await connectBus({ logger: log });
   cleanup.defer(() => bus.close());
   await requireOnBus(bus, args.supervisor);
@@ -145,9 +146,9 @@ async function run(args: RuntimeArgs, log: Logger, cleanup: AsyncDisposableStack
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let args: RuntimeArgs;
+  let args: SessionChildArgs;
   try {
-    args = parseRuntimeArgs(argv);
+    args = parseSessionChildArgs("weft-runtime", argv);
   } catch (error) {
     process.stderr.write(`weft-runtime: ${(error as Error).message}\n`);
     return error instanceof UsageError ? 2 : 70;

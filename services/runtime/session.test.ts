@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createLogger } from "../common/log.ts";
-import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH, RuntimeSession, SessionRefusal } from "./session.ts";
+import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
+import { RuntimeSession, SessionRefusal } from "./session.ts";
 
 function makeSession(uiEndKind: "bus" | "channel" = "bus") {
   const sent: [string, string][] = [];

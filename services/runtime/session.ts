@@ -23,20 +23,10 @@
  * its messages.
  */
 
+import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH, MAX_RECV_WAIT_MS } from "../../protocol/limits.ts";
 import type { Logger } from "../common/log.ts";
-import { MAX_PAYLOAD_LENGTH } from "../common/session-channel.ts";
 
 export type SessionState = "starting" | "running" | "exited";
-
-/** Unread messages for the guest; the reference relay's queue size (SPEC 2.2.5). */
-export const MAX_INBOUND = 64;
-/** Messages from the guest waiting for a UI end to be bound. */
-export const MAX_HELD_OUTBOUND = 256;
-/** Longest `recv-wait` a guest may ask for; it calls again after a timeout. */
-export const MAX_RECV_WAIT_MS = 60_000;
-export { MAX_PAYLOAD_LENGTH };
-/** How long a stopping guest may go on with the message it is handling before it is interrupted. */
-export const GUEST_FINISH_GRACE_MS = 2_000;
 
 /** Where the session's effects go: D-Bus signals and properties in production, recorders in tests. */
 export interface SessionOutputs {

@@ -23,7 +23,7 @@
  */
 
 import * as v from "valibot";
-import { isValidAppId } from "../common/app-id.ts";
+import { isValidAppId } from "../../protocol/app-id.ts";
 import { AppD, AppD1, Compositor, Compositor1, windowRows } from "../../protocol/dbus/index.ts";
 import { isBusError, type BusConnection, type BusProxy, type Subscription } from "../common/bus/index.ts";
 import type { Logger } from "../common/log.ts";

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { ChromiumProcess } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
 import type { Logger } from "../common/log.ts";
-import { injectUiKit } from "../ui-kit/index.ts";
+import { injectUiKit } from "../common/ui-kit/index.ts";
 
 export const UI_DIR = join(import.meta.dir, "ui");
 /** The page's files: nothing else under ui/ (or anywhere) is served. */

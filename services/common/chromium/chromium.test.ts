@@ -8,7 +8,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { descendantsOf } from "../../appd/session.ts";
 import { createLogger } from "../log.ts";
 import { CompositorWorld } from "../../compositor/testing.ts";
-import { pixelAt } from "../../compositor/png.ts";
+import { pixelAt } from "../png.ts";
 import type { ChromiumProcess } from "./chromium.ts";
 import { viewOrigin } from "./origin.ts";
 import { openTestView, textFiles, type TestView } from "./testing.ts";

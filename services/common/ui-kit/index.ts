@@ -6,9 +6,9 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CdpConnection } from "../common/chromium/cdp.ts";
+import type { CdpConnection } from "../chromium/cdp.ts";
 
-/** The kit's file: services/ui-kit/weft-ui-kit.js. */
+/** The kit's file: services/common/ui-kit/weft-ui-kit.js. */
 export const UI_KIT_PATH = join(import.meta.dir, "weft-ui-kit.js");
 
 /** The kit's source, or undefined when the file is not there (a view then works without it). */

@@ -5,10 +5,10 @@
  * which take Chromium's real input path (hit testing, focus, default actions).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { CompositorWorld } from "../compositor/testing.ts";
-import type { ChromiumProcess } from "../common/chromium/chromium.ts";
-import { openTestView, textFiles, type TestView } from "../common/chromium/testing.ts";
-import { createLogger } from "../common/log.ts";
+import { CompositorWorld } from "../../compositor/testing.ts";
+import type { ChromiumProcess } from "../chromium/chromium.ts";
+import { openTestView, textFiles, type TestView } from "../chromium/testing.ts";
+import { createLogger } from "../log.ts";
 import { injectUiKit, uiKitSource } from "./index.ts";
 
 const log = createLogger("ui-kit-test", { level: "warn" });

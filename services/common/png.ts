@@ -1,10 +1,18 @@
 /**
  * PNG encoding of a screenshot: 8-bit RGB, no interlace, one zlib stream. The compositor's pixels are
  * little-endian ARGB8888 (bytes B, G, R, A); the alpha of a composed output is meaningless and dropped.
+ * Decoding and comparing are for the readers of screenshots: tests, the demo, the VM checks.
  */
 
 import { deflateSync, inflateSync } from "node:zlib";
-import type { Pixels } from "./native.ts";
+
+/** An output's pixels: rows of little-endian ARGB8888 (bytes B, G, R, A). */
+export interface Pixels {
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+}
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 

@@ -9,6 +9,10 @@
 
 export const MAX_APP_ID_LENGTH = 128;
 
+declare const checked: unique symbol;
+/** An app id that has been checked (by `assertAppId`), where it entered the process: no need to check it again. */
+export type AppId = string & { readonly [checked]: true };
+
 const segment = /^[a-z][a-z0-9]*$/;
 
 /** Why `id` is not a valid app id, or `undefined` when it is. */
@@ -30,11 +34,11 @@ export function isValidAppId(id: string): boolean {
   return appIdProblem(id) === undefined;
 }
 
-/** Returns `id` unchanged, or throws an Error naming the problem. */
-export function assertAppId(id: string): string {
+/** Returns `id` unchanged, as a checked AppId, or throws an InvalidAppIdError naming the problem. */
+export function assertAppId(id: string): AppId {
   const problem = appIdProblem(id);
   if (problem !== undefined) throw new InvalidAppIdError(id, problem);
-  return id;
+  return id as AppId;
 }
 
 export class InvalidAppIdError extends Error {
@@ -42,7 +46,8 @@ export class InvalidAppIdError extends Error {
     readonly appId: string,
     readonly problem: string,
   ) {
-    super(`${JSON.stringify(appId)} is not a valid app id: it ${problem}`);
+    // A hostile id may be long: at most 64 characters of it are echoed.
+    super(`${JSON.stringify(appId.length > 64 ? `${appId.slice(0, 64)}…` : appId)} is not a valid app id: it ${problem}`);
     this.name = "InvalidAppIdError";
   }
 }
