@@ -21,7 +21,6 @@ const KNOWN_CROSSINGS = new Set([
   "services/app-shell/bench.ts -> services/appd/session.ts",
   "services/app-shell/bench.ts -> services/appd/testing.ts",
   "services/app-shell/bench.ts -> services/runtime/testing.ts",
-  "services/app-shell/package.ts -> services/runtime/package.ts",
   "services/appd/session.ts -> services/app-shell/driver.ts",
   "services/appd/session.ts -> services/runtime/driver.ts",
   "services/appd/supervisor.ts -> services/app-shell/driver.ts",

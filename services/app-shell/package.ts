@@ -13,12 +13,8 @@
  */
 
 import { dirname, join, posix } from "node:path";
-import { readManifest } from "../common/package-check.ts";
 import type { Env } from "../common/paths.ts";
-import { verifyPackage } from "../common/signing.ts";
-import { findPackage } from "../common/store.ts";
-import { loadTrustStore } from "../common/trust.ts";
-import { PackageLoadError, readRegularFile } from "../runtime/package.ts";
+import { openVerifiedPackage, PackageLoadError } from "../common/verified-package.ts";
 
 /** All UI files together, at most (they are held in memory for the session's lifetime). */
 export const MAX_UI_BYTES = 128 * 1024 * 1024;
@@ -35,18 +31,9 @@ export interface VerifiedUi {
 export { PackageLoadError };
 
 export async function loadVerifiedUi(appId: string, env: Env = process.env): Promise<VerifiedUi> {
-  const dir = findPackage(appId, env);
-  if (dir === undefined) throw new PackageLoadError("not-installed", `${appId} is not installed: install it with \`weft-pack install <dir>\``);
-  const outcome = await verifyPackage(dir, { trustStore: await loadTrustStore(env) });
-  if (outcome.status !== "trusted") throw new PackageLoadError(outcome.status, `refusing to show ${appId}: ${outcome.message}`);
-  const report = await readManifest(dir);
-  if (report.manifest === undefined) {
-    throw new PackageLoadError("invalid-package", `${dir}/wapp.toml is not valid: ${report.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`);
-  }
-  if (report.manifest.package.id !== appId) throw new PackageLoadError("invalid-package", `${dir} declares package.id ${report.manifest.package.id}, not ${appId}`);
-
+  const pkg = await openVerifiedPackage(appId, "show", env);
   // The manifest validator already refused absolute paths and "..": the entry is a normalised relative path.
-  const entryPath = posix.normalize(report.manifest.ui.entry);
+  const entryPath = posix.normalize(pkg.manifest.ui.entry);
   const uiDir = posix.dirname(entryPath);
   if (uiDir === ".") {
     // Serving the package root would serve wapp.toml, the component and the signature files to the page.
@@ -55,17 +42,13 @@ export async function loadVerifiedUi(appId: string, env: Env = process.env): Pro
   const prefix = `${uiDir}/`;
   const files = new Map<string, Uint8Array>();
   let total = 0;
-  for (const signed of outcome.files) {
+  for (const signed of pkg.signedFiles) {
     if (!signed.path.startsWith(prefix)) continue;
     total += signed.size;
     if (total > MAX_UI_BYTES) throw new PackageLoadError("invalid-package", `the files under ${prefix} are larger than ${MAX_UI_BYTES} bytes together`);
-    const path = join(dir, signed.path);
-    const bytes = readRegularFile(path, MAX_UI_BYTES);
-    const sha256 = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-    if (sha256 !== signed.sha256) throw new PackageLoadError("tampered", `${path} changed after the package was verified; refusing to show it`);
-    files.set(signed.path.slice(prefix.length), bytes);
+    files.set(signed.path.slice(prefix.length), pkg.readSigned(signed.path, MAX_UI_BYTES).bytes);
   }
   const entry = entryPath.slice(prefix.length);
-  if (!files.has(entry)) throw new PackageLoadError("invalid-package", `${entryPath} is not among the signed files of ${dir}`);
-  return { dir: dirname(join(dir, entryPath)), entry, files, signerKey: outcome.signer.publicKeyHex };
+  if (!files.has(entry)) throw new PackageLoadError("invalid-package", `${entryPath} is not among the signed files of ${pkg.dir}`);
+  return { dir: dirname(join(pkg.dir, entryPath)), entry, files, signerKey: pkg.signerKey };
 }
