@@ -106,3 +106,28 @@ export function parseSessionChildArgs(program: SessionChildProgram, argv: string
     ...(channelText === undefined ? {} : { channelFd: Number(channelText) }),
   };
 }
+
+/** How weft-runtime ends (its exit status), as appd reads it. */
+export const RUNTIME_EXIT = {
+  /** The guest's run returned ok (or it exited 0). */
+  ok: 0,
+  /** The guest failed, trapped, ran out of memory or was stopped: its Exited signal says which. */
+  failed: 1,
+  usage: 2,
+  /** The session could not start: package refused, supervisor absent, environment. */
+  refused: 3,
+  internal: 70,
+} as const;
+
+/** How weft-app-shell ends (its exit status), as appd reads it (docs/app-shell.md). */
+export const APP_SHELL_EXIT = {
+  /** The session ended (runtime gone, supervisor gone, SIGTERM). */
+  ended: 0,
+  lostBus: 1,
+  usage: 2,
+  /** Could not start: package refused, no compositor, Chromium did not load the page, name taken… */
+  startFailed: 3,
+  /** Chromium exited or crashed while the session ran: the app's window is gone. */
+  chromiumGone: 4,
+  internal: 70,
+} as const;

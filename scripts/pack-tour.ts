@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
 import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../services/common/bus/private-bus.ts";
-import { RuntimeHandle } from "../services/runtime/driver.ts";
+import { RuntimeHandle } from "../services/appd/children.ts";
 
 const repo = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });

@@ -18,14 +18,10 @@ const REPO = resolve(import.meta.dir, "..");
  * (a test below fails when an entry is no longer needed, so it is removed when paid).
  */
 const KNOWN_CROSSINGS = new Set([
-  "services/app-shell/bench.ts -> services/appd/session.ts",
   "services/app-shell/bench.ts -> services/appd/testing.ts",
   "services/app-shell/bench.ts -> services/runtime/testing.ts",
-  "services/appd/session.ts -> services/app-shell/driver.ts",
-  "services/appd/session.ts -> services/runtime/driver.ts",
-  "services/appd/supervisor.ts -> services/app-shell/driver.ts",
-  "services/appd/supervisor.ts -> services/runtime/driver.ts",
   "services/appd/testing.ts -> services/runtime/testing.ts",
+  "services/runtime/testing.ts -> services/appd/children.ts",
   "services/shell/testing.ts -> services/appd/testing.ts",
   "services/shell/testing.ts -> services/runtime/testing.ts",
 ]);

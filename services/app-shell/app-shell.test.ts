@@ -13,13 +13,13 @@ import { buildApps } from "../../apps/build.ts";
 import { contractPath, isBusError, Variant, type ServiceClient } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { pixelAt, type Pixels } from "../common/png.ts";
-import { AppdWorld, FakeSystemd, processAlive, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
-import { descendantsOf } from "../appd/session.ts";
+import { descendantsOf, processAlive } from "../common/processes.ts";
+import { AppdWorld, FakeSystemd, type AppdProcess, type CompositorProcess } from "../appd/testing.ts";
 import { DEMO_DIST, until } from "../runtime/testing.ts";
 import { connectBus } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
-import { RuntimeHandle } from "../runtime/driver.ts";
-import { AppShellHandle, profileParentFor } from "./driver.ts";
+import { RuntimeHandle, AppShellHandle } from "../appd/children.ts";
+import { profileParentFor } from "../common/app-shell-profile.ts";
 import { AppD1, AppD1Session, AppShell, AppShell1, AppShell1Inspect } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";

@@ -16,7 +16,7 @@ import { buildApps } from "../../apps/build.ts";
 import { percentile, result, type BenchResult } from "../../bench/result.ts";
 import { ChromiumProcess } from "../common/chromium/chromium.ts";
 import { createLogger } from "../common/log.ts";
-import { descendantsOf } from "../appd/session.ts";
+import { descendantsOf } from "../common/processes.ts";
 import { AppdWorld } from "../appd/testing.ts";
 import { DEMO_DIST } from "../runtime/testing.ts";
 import { AppD, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1 } from "../../protocol/dbus/index.ts";

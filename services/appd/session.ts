@@ -16,12 +16,12 @@
  * racing a Terminate, ends the session once, with the first reason.
  */
 
-import { readdirSync, readFileSync } from "node:fs";
-import { describeAppShellExit, type AppShellHandle } from "../app-shell/driver.ts";
-import type { Logger } from "../common/log.ts";
-import type { RuntimeHandle } from "../runtime/driver.ts";
 import { AppD, Runtime } from "../../protocol/dbus/index.ts";
 import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
+import { RUNTIME_EXIT } from "../../protocol/session-child.ts";
+import type { Logger } from "../common/log.ts";
+import { descendantsOf } from "../common/processes.ts";
+import { describeAppShellExit, type AppShellHandle, type RuntimeHandle } from "./children.ts";
 
 export type SessionState = "starting" | "running" | "stopping" | "stopped";
 
@@ -255,7 +255,7 @@ export class Session {
       return `the app ended (${status}${message === "" ? "" : `: ${message}`})`;
     }
     if (signal) return `the runtime was killed by ${signal}`;
-    if (code === 3) return "the runtime refused to start the session (its log, in appd's, says why)";
+    if (code === RUNTIME_EXIT.refused) return "the runtime refused to start the session (its log, in appd's, says why)";
     return `the runtime exited with code ${code}`;
   }
 
@@ -294,32 +294,4 @@ export class Session {
     this.observer.propertiesChanged(this, { State: state });
     this.observer.stateChanged(this, reason);
   }
-}
-
-/** Every process descended from `pid`, from /proc (children first found, deepest last). */
-export function descendantsOf(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // exited while we looked
-    }
-    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so parse after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
 }

@@ -20,7 +20,8 @@
  * A failure after 3 stops the session (it stays visible, `stopped`, with the reason) and is returned.
  */
 
-import { AppShellHandle, removeSessionProfiles } from "../app-shell/driver.ts";
+import { AppShellHandle, RuntimeHandle } from "./children.ts";
+import { removeSessionProfiles } from "../common/app-shell-profile.ts";
 import { AppD1, AppShell, AppShell1, Compositor, FilePortal, FilePortal1, Runtime, Runtime1, type ErrorsOf } from "../../protocol/dbus/index.ts";
 import { appIdProblem } from "../../protocol/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
@@ -31,7 +32,6 @@ import type { Env } from "../common/paths.ts";
 import { verifyPackage } from "../common/signing.ts";
 import { findPackage, listInstalled } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
-import { RuntimeHandle } from "../runtime/driver.ts";
 import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";

@@ -6,7 +6,6 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { existsSync, readFileSync } from "node:fs";
 import { busError, connectBus, type BusConnection, type BusProxy } from "../common/bus/index.ts";
 import { forEachLine } from "../common/lines.ts";
 import { RuntimeWorld, until } from "../runtime/testing.ts";
@@ -136,17 +135,6 @@ export class AppdProcess {
   }
 }
 
-/** True while `pid` is a live process (a zombie waiting for its reaper counts as gone). */
-export function processAlive(pid: number): boolean {
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return false;
-  try {
-    const text = readFileSync(stat, "utf8");
-    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const SYSTEMD_CONTRACT = `<node>
   <interface name="org.freedesktop.systemd1.Manager">

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { percentile, result, type BenchResult } from "../../bench/result.ts";
+import { procStat } from "../common/processes.ts";
 import { CompositorWorld } from "./testing.ts";
 
 const SAMPLE_SECONDS = 3;
@@ -26,11 +27,10 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
 }
 
-/** utime + stime of `pid` in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 100 Hz). */
+/** utime + stime of `pid` in seconds (clock ticks of 100 Hz). */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const stat = procStat(pid);
+  return stat === undefined ? NaN : (stat.utimeTicks + stat.stimeTicks) / 100;
 }
 
 async function baselineRss(address: string): Promise<number> {

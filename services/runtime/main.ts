@@ -10,15 +10,15 @@
  * own message; cleanup runs in reverse. The session ends when the guest ends, when the supervisor calls Stop,
  * when the supervisor leaves the bus (so a crashed appd leaves no orphaned app running), or on SIGTERM.
  *
- * Exit codes: 0 the guest returned ok; 1 the guest failed, trapped or was stopped; 2 usage; 3 the session could
- * not start (package refused, supervisor absent, environment).
+ * Exit codes (protocol/session-child.ts RUNTIME_EXIT): 0 the guest returned ok; 1 the guest failed, trapped or
+ * was stopped; 2 usage; 3 the session could not start (package refused, supervisor absent, environment).
  */
 
 import { fstatSync } from "node:fs";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { parseSessionChildArgs, UsageError, type SessionChildArgs } from "../../protocol/session-child.ts";
+import { parseSessionChildArgs, RUNTIME_EXIT, UsageError, type SessionChildArgs } from "../../protocol/session-child.ts";
 import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
 import { preopensFor } from "./grants.ts";
@@ -151,20 +151,20 @@ export async function main(argv: string[]): Promise<number> {
     args = parseSessionChildArgs("weft-runtime", argv);
   } catch (error) {
     process.stderr.write(`weft-runtime: ${(error as Error).message}\n`);
-    return error instanceof UsageError ? 2 : 70;
+    return error instanceof UsageError ? RUNTIME_EXIT.usage : RUNTIME_EXIT.internal;
   }
   const log = createLogger("runtime").with({ app: args.appId, session: String(args.sessionId) });
   await using cleanup = new AsyncDisposableStack();
   try {
     const exit = await run(args, log, cleanup);
-    return exit.status === "returned-ok" || (exit.status === "exit" && exit.code === 0) ? 0 : 1;
+    return exit.status === "returned-ok" || (exit.status === "exit" && exit.code === 0) ? RUNTIME_EXIT.ok : RUNTIME_EXIT.failed;
   } catch (error) {
     if (error instanceof StartError || error instanceof PackageLoadError) {
       log.error("cannot start the session", { error: error.message });
-      return 3;
+      return RUNTIME_EXIT.refused;
     }
     log.error("runtime failed", { error: (error as Error).stack ?? String(error) });
-    return 70;
+    return RUNTIME_EXIT.internal;
   }
 }
 

@@ -12,7 +12,7 @@ import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { createLogger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { RuntimeHandle } from "./driver.ts";
+import { RuntimeHandle } from "../appd/children.ts";
 import { appDataDir } from "../common/paths.ts";
 import { signPackage } from "../common/signing.ts";
 import { writeTestPackage } from "../common/testing/components.ts";

@@ -13,7 +13,7 @@ import { generateKeyPair, readSecretKey } from "../common/keys.ts";
 import { signPackage } from "../common/signing.ts";
 import { installPackage } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
-import { RuntimeHandle } from "./driver.ts";
+import { RuntimeHandle } from "../appd/children.ts";
 
 const REPO = join(import.meta.dir, "../..");
 export const DEMO_DIST = join(REPO, "apps/dist");

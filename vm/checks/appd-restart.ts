@@ -8,8 +8,7 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { descendantsOf } from "../../services/appd/session.ts";
-import { processAlive } from "../../services/appd/testing.ts";
+import { descendantsOf, processAlive } from "../../services/common/processes.ts";
 import { AppD, AppD1, AppD1Session, AppShell, Runtime } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../../services/common/bus/index.ts";
 import { Report } from "./report.ts";

@@ -360,6 +360,37 @@ export class BusConnection implements AsyncDisposable {
     return present === true;
   }
 
+  /**
+   * Resolves with `name`'s owner as soon as it has one: from NameOwnerChanged, never by polling. Rejects after
+   * `timeoutMs` (with `timeoutMessage`, or one naming the name), or as soon as `abandon` rejects (the process
+   * meant to take it has exited).
+   */
+  async waitForOwner(name: string, options: { timeoutMs: number; abandon?: Promise<never>; timeoutMessage?: string }): Promise<string> {
+    const { timeoutMs, abandon } = options;
+    if (!isValidWellKnownBusName(name)) throw new Error(`"${name}" is not a valid well-known bus name`);
+    let settle!: (outcome: { owner: string } | { error: Error }) => void;
+    const outcome = new Promise<{ owner: string } | { error: Error }>((resolve) => (settle = resolve));
+    const subscription = await this.subscribeSignal(
+      { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: `arg0='${name}'` },
+      ([changed, , owner]) => {
+        if (changed === name && typeof owner === "string" && owner !== "") settle({ owner });
+      },
+    );
+    const timer = setTimeout(() => settle({ error: new Error(options.timeoutMessage ?? `${name} had no owner within ${timeoutMs} ms`) }), timeoutMs);
+    abandon?.catch((error: unknown) => settle({ error: error instanceof Error ? error : new Error(String(error)) }));
+    try {
+      // It may have been taken before the subscription: ask once.
+      const current = await this.nameOwner(name);
+      if (current !== undefined) settle({ owner: current });
+      const settled = await outcome;
+      if ("error" in settled) throw settled.error;
+      return settled.owner;
+    } finally {
+      clearTimeout(timer);
+      await subscription.close();
+    }
+  }
+
   /** The unique name owning `name` right now, or undefined when nobody does. */
   async nameOwner(name: string): Promise<string | undefined> {
     try {

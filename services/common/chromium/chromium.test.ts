@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
-import { descendantsOf } from "../../appd/session.ts";
+import { descendantsOf } from "../processes.ts";
 import { createLogger } from "../log.ts";
 import { CompositorWorld } from "../../compositor/testing.ts";
 import { pixelAt } from "../png.ts";
