@@ -20,10 +20,11 @@ import { join } from "node:path";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import { runService, StartError, type ServiceContext } from "../common/daemon.ts";
+import type { Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { MAX_INBOUND } from "../../protocol/limits.ts";
-import { APP_SHELL_EXIT, parseSessionChildArgs, UsageError, type AppShellArgs } from "../../protocol/session-child.ts";
+import { APP_SHELL_EXIT, parseSessionChildArgs, type AppShellArgs } from "../../protocol/session-child.ts";
 import { Bridge } from "./bridge.ts";
 import { profileParentFor } from "../common/app-shell-profile.ts";
 import { inspectEnabled, PageInspector } from "./inspect.ts";
@@ -39,7 +40,6 @@ const PAGE_LOAD_TIMEOUT_MS = 30_000;
 /** Posts to the runtime not yet answered, at most: a page sending in a loop loses messages, not memory. */
 const MAX_POSTS_IN_FLIGHT = 256;
 
-class StartError extends Error {}
 class ChromiumGone extends Error {}
 
 interface Ending {
@@ -272,15 +272,9 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   return ended;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let args: AppShellArgs;
-  try {
-    args = parseSessionChildArgs("weft-app-shell", argv);
-  } catch (error) {
-    process.stderr.write(`weft-app-shell: ${(error as Error).message}\n`);
-    return error instanceof UsageError ? APP_SHELL_EXIT.usage : APP_SHELL_EXIT.internal;
-  }
-  const log = createLogger("app-shell").with({ app: args.appId, session: String(args.sessionId) });
+/** Runs the session's UI end; resolves with the exit code (an ending's, or why it could not start). */
+async function runAppShell(ctx: ServiceContext<AppShellArgs>): Promise<number> {
+  const { args, log, cleanup } = ctx;
   const ending = Promise.withResolvers<Ending>();
   let settled: Ending | undefined;
   const end = (value: Ending) => {
@@ -288,10 +282,7 @@ export async function main(argv: string[]): Promise<number> {
     settled = value;
     ending.resolve(value);
   };
-  process.on("SIGTERM", () => end({ code: APP_SHELL_EXIT.ended, why: "SIGTERM" }));
-  process.on("SIGINT", () => end({ code: APP_SHELL_EXIT.ended, why: "SIGINT" }));
-
-  await using cleanup = new AsyncDisposableStack();
+  void ctx.stopRequested.then((signal) => end({ code: APP_SHELL_EXIT.ended, why: signal }));
   try {
     const { code, why } = await run(args, log, cleanup, end, ending.promise);
     log.info("stopping", { why, code });
@@ -306,13 +297,21 @@ export async function main(argv: string[]): Promise<number> {
       log.error("Chromium exited before the page was shown", {});
       return APP_SHELL_EXIT.chromiumGone;
     }
-    if (error instanceof StartError) {
-      log.error("cannot show the app", { error: error.message });
-      return APP_SHELL_EXIT.startFailed;
-    }
-    log.error("app-shell failed", { error: (error as Error).stack ?? String(error) });
-    return APP_SHELL_EXIT.internal;
+    throw error; // a StartError is "cannot start" (exit 3), anything else internal (70): common/daemon.ts
   }
+}
+
+export function main(argv: string[]): Promise<number> {
+  return runService(
+    {
+      program: "weft-app-shell",
+      service: "app-shell",
+      parseArgs: (argv) => parseSessionChildArgs("weft-app-shell", argv),
+      logFields: (args) => ({ app: args.appId, session: String(args.sessionId) }),
+      run: runAppShell,
+    },
+    argv,
+  );
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

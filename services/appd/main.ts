@@ -8,18 +8,19 @@
  * written to last-session.json first), the objects, the bus. If appd dies instead, its runtimes exit on their
  * own: appd's connection is their supervisor, and they end when it leaves the bus.
  *
- * Exit codes: 0 stopped by a signal; 1 could not start or lost the bus.
+ * Exit codes (common/daemon.ts): 0 stopped by a signal; 1 lost the bus; 2 usage; 3 could not start.
  */
 
-import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import { connectBus } from "../common/bus/index.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
+import type { Logger } from "../common/log.ts";
 import { runtimeDir } from "../common/paths.ts";
 import { exportAppd, SessionObjects } from "./interface.ts";
 import { takeLastSession, writeLastSession } from "./last-session.ts";
 import { launchLimits } from "./limits.ts";
 import { sdNotify } from "../common/sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
-import { AppD1 } from "../../protocol/dbus/index.ts";
+import { AppD } from "../../protocol/dbus/index.ts";
 
 /** `$XDG_RUNTIME_DIR/weft`, or undefined (with a warning) when there is none: restart persistence is off. */
 function weftRuntimeDir(log: Logger): string | undefined {
@@ -50,38 +51,26 @@ async function relaunch(supervisor: Supervisor, appIds: string[], log: Logger): 
   }
 }
 
-export async function main(): Promise<number> {
-  const log = createLogger("appd");
-  await using cleanup = new AsyncDisposableStack();
-  const stopRequested = Promise.withResolvers<string>();
-  process.on("SIGTERM", () => stopRequested.resolve("SIGTERM"));
-  process.on("SIGINT", () => stopRequested.resolve("SIGINT"));
-
-  let bus: BusConnection;
-  let supervisor: Supervisor;
+async function run(ctx: ServiceContext<undefined>): Promise<number> {
+  const { log, cleanup } = ctx;
   const stateDir = weftRuntimeDir(log);
-  try {
-    bus = await connectBus({ logger: log });
-    cleanup.defer(() => bus.close());
-    const limits = launchLimits(process.env);
-    const objects = new SessionObjects(bus);
-    supervisor = new Supervisor({ bus, env: process.env, log, observer: objects, limits });
-    await supervisor.start();
-    const manager = exportAppd(bus, supervisor, objects);
-    cleanup.defer(() => {
-      objects.unexportAll();
-      manager.unexport();
-    });
-    await bus.requestName(AppD1.name);
-  } catch (error) {
-    log.error("cannot start", { error: (error as Error).message });
-    return 1;
-  }
+  const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
+  cleanup.defer(() => bus.close());
+  const limits = await startStep("the launch limits in the environment are wrong", () => launchLimits(process.env));
+  const objects = new SessionObjects(bus);
+  const supervisor = new Supervisor({ bus, env: process.env, log, observer: objects, limits });
+  await startStep("cannot follow the sessions' runtimes", () => supervisor.start());
+  const manager = await startStep(`cannot export ${AppD.path}`, () => exportAppd(bus, supervisor, objects));
+  cleanup.defer(() => {
+    objects.unexportAll();
+    manager.unexport();
+  });
+  await startStep(`cannot own ${AppD.busName} (is another weft-appd running?)`, () => bus.requestName(AppD.busName));
 
   // Runs before the objects and the bus go (the stack unwinds in reverse): sessions end while appd can still
   // tell their runtimes to stop and emit the last state changes.
   cleanup.defer(async () => {
-    await bus.releaseName(AppD1.name).catch(() => undefined);
+    await bus.releaseName(AppD.busName).catch(() => undefined);
     const running = await supervisor.shutdown("appd is stopping");
     if (stateDir !== undefined && running.length > 0) {
       try {
@@ -93,14 +82,15 @@ export async function main(): Promise<number> {
     }
   });
 
-  log.info("serving", { name: AppD1.name, unique: bus.uniqueName });
+  log.info("serving", { name: AppD.busName, unique: bus.uniqueName });
   notify("READY=1", log);
   if (stateDir !== undefined) void relaunch(supervisor, takeLastSession(stateDir, log), log);
 
-  const why = await Promise.race([stopRequested.promise, bus.disconnected.then(() => "lost the bus")]);
-  log.info("stopping", { why });
-  notify("STOPPING=1", log);
-  return why === "lost the bus" ? 1 : 0;
+  return serveUntilStopped(ctx, bus, () => notify("STOPPING=1", log));
 }
 
-if (import.meta.main) process.exit(await main());
+export function main(argv: string[]): Promise<number> {
+  return runService({ program: "weft-appd", service: "appd", run }, argv);
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -22,15 +22,15 @@
 import { sdNotify } from "../common/sd-notify.ts";
 import { Compositor } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../common/bus/index.ts";
-import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
 import { readEvents } from "./events.ts";
 import { emitCompositorEvent, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";
 import { exportTestInputIfAllowed } from "./test-input.ts";
 
-/** Starts the compositor; resolves with the reason it stopped. */
-async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
+/** Starts the compositor and serves until it is stopped; resolves with the exit code. */
+async function run(ctx: ServiceContext<undefined>): Promise<number> {
+  const { log, cleanup } = ctx;
   const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
 
@@ -57,11 +57,11 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   log.info("ready", { name: Compositor.busName, outputs: outputs.map((o) => `${o.name}:${o.width}x${o.height}+${o.x}+${o.y}`).join(" ") });
   sdNotify("READY=1");
 
-  return untilStopped(bus, log, cleanup, () => sdNotify("STOPPING=1"));
+  return serveUntilStopped(ctx, bus, () => sdNotify("STOPPING=1"));
 }
 
 export function main(argv: string[]): Promise<number> {
-  return runDaemon({ program: "weft-compositor", service: "compositor", run }, argv);
+  return runService({ program: "weft-compositor", service: "compositor", run }, argv);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -13,16 +13,16 @@
  */
 
 import { connectBus } from "../common/bus/index.ts";
-import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
 import { GrantTable } from "./grants.ts";
 import { exportFilePortal } from "./interface.ts";
 import { NameOwners } from "./owners.ts";
 import { FilePortal } from "./portal.ts";
 import { FilePortal as FilePortalEndpoint } from "../../protocol/dbus/index.ts";
 
-/** Starts the portal; resolves with the reason it stopped. */
-async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
+/** Starts the portal and serves until it is stopped; resolves with the exit code. */
+async function run(ctx: ServiceContext<undefined>): Promise<number> {
+  const { log, cleanup } = ctx;
   const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
 
@@ -40,11 +40,11 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
   cleanup.defer(() => bus.releaseName(FilePortalEndpoint.busName).catch(() => {}));
   log.info("ready", { name: FilePortalEndpoint.busName, maxFileBytes: portal.limits.maxFileBytes });
 
-  return untilStopped(bus, log, cleanup);
+  return serveUntilStopped(ctx, bus);
 }
 
 export function main(argv: string[]): Promise<number> {
-  return runDaemon({ program: "weft-file-portal", service: "file-portal", run }, argv);
+  return runService({ program: "weft-file-portal", service: "file-portal", run }, argv);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -16,15 +16,16 @@
 
 import { fstatSync } from "node:fs";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import { runService, StartError, startStep, type ServiceContext } from "../common/daemon.ts";
+import type { Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
-import { parseSessionChildArgs, RUNTIME_EXIT, UsageError, type SessionChildArgs } from "../../protocol/session-child.ts";
+import { parseSessionChildArgs, RUNTIME_EXIT, type SessionChildArgs } from "../../protocol/session-child.ts";
 import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
 import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
 import { BusOutputs, exportRuntime } from "./interface.ts";
-import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
+import { loadVerifiedPackage } from "./package.ts";
 import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
 import { RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
@@ -32,8 +33,6 @@ import { Runtime } from "../../protocol/dbus/index.ts";
 
 /** Linear memory a guest may grow to; the session's cgroup (MemoryMax=512M) bounds the whole process too. */
 export const GUEST_MEMORY_LIMIT = 256 * 1024 * 1024;
-
-class StartError extends Error {}
 
 async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
   if (!(await bus.nameHasOwner(name))) throw new StartError(`the supervisor ${name} is not on the bus: weft-runtime is started by appd (or a test) with its own unique name`);
@@ -75,12 +74,13 @@ function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup:
   cleanup.defer(() => channel.close());
 }
 
-async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposableStack): Promise<GuestExit> {
-  const bus = await connectBus({ logger: log });
+async function runSession(ctx: ServiceContext<SessionChildArgs>): Promise<GuestExit> {
+  const { args, log, cleanup } = ctx;
+  const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
   await requireOnBus(bus, args.supervisor);
 
-  const pkg = await loadVerifiedPackage(args.appId);
+  const pkg = await startStep("the package is refused", () => loadVerifiedPackage(args.appId));
   const granted = pkg.manifest.package.capabilities;
   const preopens = preopensFor(args.appId, granted);
   const fingerprint = engineFingerprint();
@@ -92,6 +92,7 @@ async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposable
   if (args.channelFd !== undefined) serveChannel(args.channelFd, session, log, cleanup);
   let guest: Guest | undefined;
   let stopReason: string | undefined;
+  // SIGTERM and SIGINT (handled from the first moment: common/daemon.ts) stop the session the way Stop does.
   // A stop lets the guest finish the message it is handling (a save completes), within a grace, then interrupts it.
   const stop = (reason: string) => {
     if (stopReason !== undefined) return;
@@ -102,6 +103,7 @@ async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposable
       guest?.interrupt();
     });
   };
+  void ctx.stopRequested.then(stop);
 
   // Peers are tracked by unique name: when the supervisor leaves the session ends; when the UI end leaves its
   // messages are held for the next one.
@@ -132,9 +134,7 @@ async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposable
     memoryLimitBytes: GUEST_MEMORY_LIMIT,
   });
   cleanup.defer(() => guest?.terminate());
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  if (stopReason !== undefined) guest.interrupt(); // a Stop that arrived while the guest was starting: it holds no message
+  if (stopReason !== undefined) guest.interrupt(); // a stop that arrived while the guest was starting: it holds no message
 
   const exit = await guest.exited;
   output.flush();
@@ -145,27 +145,20 @@ async function run(args: SessionChildArgs, log: Logger, cleanup: AsyncDisposable
   return { ...exit, message };
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let args: SessionChildArgs;
-  try {
-    args = parseSessionChildArgs("weft-runtime", argv);
-  } catch (error) {
-    process.stderr.write(`weft-runtime: ${(error as Error).message}\n`);
-    return error instanceof UsageError ? RUNTIME_EXIT.usage : RUNTIME_EXIT.internal;
-  }
-  const log = createLogger("runtime").with({ app: args.appId, session: String(args.sessionId) });
-  await using cleanup = new AsyncDisposableStack();
-  try {
-    const exit = await run(args, log, cleanup);
-    return exit.status === "returned-ok" || (exit.status === "exit" && exit.code === 0) ? RUNTIME_EXIT.ok : RUNTIME_EXIT.failed;
-  } catch (error) {
-    if (error instanceof StartError || error instanceof PackageLoadError) {
-      log.error("cannot start the session", { error: error.message });
-      return RUNTIME_EXIT.refused;
-    }
-    log.error("runtime failed", { error: (error as Error).stack ?? String(error) });
-    return RUNTIME_EXIT.internal;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runService(
+    {
+      program: "weft-runtime",
+      service: "runtime",
+      parseArgs: (argv) => parseSessionChildArgs("weft-runtime", argv),
+      logFields: (args) => ({ app: args.appId, session: String(args.sessionId) }),
+      run: async (ctx) => {
+        const exit = await runSession(ctx);
+        return exit.status === "returned-ok" || (exit.status === "exit" && exit.code === 0) ? RUNTIME_EXIT.ok : RUNTIME_EXIT.failed;
+      },
+    },
+    argv,
+  );
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -23,8 +23,7 @@
 import { sdNotify } from "../common/sd-notify.ts";
 import { Compositor, Compositor1, NotificationsService, Shell } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../common/bus/index.ts";
-import { runDaemon, startStep, untilStopped } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
 import { Desktop } from "./desktop.ts";
 import { exportShell, inspectionEnabled } from "./interface.ts";
 import { NotificationCenter } from "./notifications.ts";
@@ -34,10 +33,9 @@ import { PanelHelper } from "./panel.ts";
 export const EXIT_CHROMIUM_DIED = 4;
 export const EXIT_PANEL_DIED = 5;
 
-/** Set when a child we cannot run without died: main() returns it instead of runDaemon's 0. */
-let childExitCode: number | undefined;
-
-async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal" | "bus-lost"> {
+/** Starts the shell and serves until it is stopped or a child it cannot run without dies; resolves with the exit code. */
+async function run(ctx: ServiceContext<undefined>): Promise<number> {
+  const { log, cleanup } = ctx;
   const bus = await startStep("cannot connect to the bus (set WEFT_BUS_ADDRESS or DBUS_SESSION_BUS_ADDRESS)", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
   const compositor = bus.proxy(Compositor1, Compositor);
@@ -91,17 +89,15 @@ async function run(log: Logger, cleanup: AsyncDisposableStack): Promise<"signal"
     page.exited.then((code) => ({ child: "chromium", code, exitCode: EXIT_CHROMIUM_DIED })),
     panel.exited.then((code) => ({ child: "weft-panel", code, exitCode: EXIT_PANEL_DIED })),
   ]);
-  const outcome = await Promise.race([untilStopped(bus, log, cleanup, () => sdNotify("STOPPING=1")), childDied]);
-  if (typeof outcome === "string") return outcome;
+  const outcome = await Promise.race([serveUntilStopped(ctx, bus, () => sdNotify("STOPPING=1")), childDied]);
+  if (typeof outcome === "number") return outcome;
   log.error(`${outcome.child} exited: the shell stops so that it is restarted`, { code: outcome.code });
-  childExitCode = outcome.exitCode;
   sdNotify("STOPPING=1");
-  return "signal";
+  return outcome.exitCode;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const code = await runDaemon({ program: "weft-shell", service: "shell", run }, argv);
-  return childExitCode ?? code;
+export function main(argv: string[]): Promise<number> {
+  return runService({ program: "weft-shell", service: "shell", run }, argv);
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));
