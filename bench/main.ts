@@ -12,12 +12,12 @@ import { formatTable } from "./result.ts";
 type Bench = { name: string; run: () => Promise<BenchResult[]> };
 
 const benches: Bench[] = [
-  { name: "package verify", run: async () => (await import("../services/common/bench-verify.ts")).benchVerify() },
-  { name: "D-Bus round trip", run: async () => (await import("../services/common/bus/bench.ts")).benchBus() },
-  { name: "wasmtime host call", run: async () => (await import("../services/runtime/wasmtime/bench.ts")).benchHostCall() },
-  { name: "runtime", run: async () => (await import("../services/runtime/bench.ts")).benchRuntime() },
-  { name: "compositor", run: async () => (await import("../services/compositor/bench.ts")).benchCompositor() },
-  { name: "app-shell", run: async () => (await import("../services/app-shell/bench.ts")).benchAppShell() },
+  { name: "package verify", run: async () => (await import("./verify.ts")).benchVerify() },
+  { name: "D-Bus round trip", run: async () => (await import("./bus.ts")).benchBus() },
+  { name: "wasmtime host call", run: async () => (await import("./wasmtime.ts")).benchHostCall() },
+  { name: "runtime", run: async () => (await import("./runtime.ts")).benchRuntime() },
+  { name: "compositor", run: async () => (await import("./compositor.ts")).benchCompositor() },
+  { name: "app-shell", run: async () => (await import("./app-shell.ts")).benchAppShell() },
   { name: "vm boot", run: async () => (await import("../vm/bench.ts")).benchVm() },
 ];
 

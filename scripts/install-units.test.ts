@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { scratchDirs } from "../services/common/testing/scratch.ts";
+import { scratchDirs } from "../testing/scratch.ts";
 
 const SCRIPT = join(import.meta.dir, "install-units.sh");
 const temp = scratchDirs();

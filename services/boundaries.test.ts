@@ -1,6 +1,7 @@
 /**
  * The corridors between WEFT's processes, checked on the tree itself:
- *   * a service's code imports only `services/common/` and `protocol/` from outside its own folder;
+ *   * a service's code imports only `services/common/` and `protocol/` from outside its own folder, and never the
+ *     test worlds (`testing/`) or the benchmarks (`bench/`);
  *   * no code outside `protocol/` spells a WEFT bus name: the names live in protocol/dbus/names.ts and the
  *     contract modules, so a rename is one edit and a typo a compile error.
  * Tests are left out of the first rule (they may drive other services), and of the second while they still spell
@@ -13,18 +14,6 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const REPO = resolve(import.meta.dir, "..");
 
-/**
- * Imports between services that are still to be untangled: each is a known debt, and the list may only shrink
- * (a test below fails when an entry is no longer needed, so it is removed when paid).
- */
-const KNOWN_CROSSINGS = new Set([
-  "services/app-shell/bench.ts -> services/appd/testing.ts",
-  "services/app-shell/bench.ts -> services/runtime/testing.ts",
-  "services/appd/testing.ts -> services/runtime/testing.ts",
-  "services/runtime/testing.ts -> services/appd/children.ts",
-  "services/shell/testing.ts -> services/appd/testing.ts",
-  "services/shell/testing.ts -> services/runtime/testing.ts",
-]);
 
 /** The well-known names of WEFT's services, as a string in code would spell them. */
 const BUS_NAME = /["'`](org\.weft\.(AppD1|Compositor1|FilePortal1|Shell1|Runtime1|AppShell1)|org\.freedesktop\.Notifications)\b/;
@@ -44,32 +33,29 @@ function codeLines(text: string): string[] {
   return withoutBlocks.split("\n").map((line) => line.replace(/(^|\s)\/\/.*$/, ""));
 }
 
+/** Every import of a service's non-test code that reaches another service, the test worlds or the benchmarks. */
 function crossings(): string[] {
   const found: string[] = [];
   for (const file of sourceFiles("services").filter((f) => !isTest(f))) {
     const from = serviceOf(file)!;
-    for (const [, specifier] of readFileSync(join(REPO, file), "utf8").matchAll(/\bfrom\s+"(\.[^"]+)"/g)) {
+    for (const [, specifier] of readFileSync(join(REPO, file), "utf8").matchAll(/\b(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)) {
       const target = relative(REPO, resolve(REPO, dirname(file), specifier!));
       const to = serviceOf(target);
-      if (to !== undefined && to !== from && to !== "common") found.push(`${file} -> ${target}`);
+      const outside = target.startsWith("testing/") || target.startsWith("bench/");
+      if (outside || (to !== undefined && to !== from && to !== "common")) found.push(`${file} -> ${target}`);
     }
   }
   return found;
 }
 
 describe("corridors", () => {
-  test("a service imports only common/ and protocol/ from outside its folder (beyond the known debts)", () => {
-    expect(crossings().filter((crossing) => !KNOWN_CROSSINGS.has(crossing))).toEqual([]);
-  });
-
-  test("every known debt still exists: a paid one is struck from the list", () => {
-    const now = new Set(crossings());
-    expect([...KNOWN_CROSSINGS].filter((crossing) => !now.has(crossing))).toEqual([]);
+  test("a service imports only common/ and protocol/ from outside its folder, never testing/ or bench/", () => {
+    expect(crossings()).toEqual([]);
   });
 
   test("no code outside protocol/ spells a WEFT bus name", () => {
     const spelled: string[] = [];
-    for (const folder of ["services", "vm", "bench", "scripts", "apps"]) {
+    for (const folder of ["services", "testing", "vm", "bench", "scripts", "apps"]) {
       for (const file of sourceFiles(folder).filter((f) => !isTest(f))) {
         codeLines(readFileSync(join(REPO, file), "utf8")).forEach((line, i) => {
           if (BUS_NAME.test(line)) spelled.push(`${file}:${i + 1}: ${line.trim()}`);

@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, truncateSync, writeFileSync, openSync, writeSync, closeSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { scratchDirs } from "../services/common/testing/scratch.ts";
+import { scratchDirs } from "../testing/scratch.ts";
 import { aptSourceFiles, checkImage, debianPackages, IMAGE_FORMAT, imageInputs, imagePaths, vmCacheDir, type ImageManifest } from "./image.ts";
 
 const temp = scratchDirs();

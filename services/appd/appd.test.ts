@@ -8,12 +8,12 @@ import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { Variant } from "dbus-next";
 import { connectBus, contractPath, isBusError, type BusConnection, type ServiceClient } from "../common/bus/index.ts";
-import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
-import { DEMO_DIST, until } from "../runtime/testing.ts";
+import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
+import { DEMO_DIST, until } from "../../testing/runtime.ts";
 import { LAST_SESSION_FILE } from "./last-session.ts";
 import { NotifyListener } from "./notify-listener.ts";
 import { processAlive } from "../common/processes.ts";
-import { AppdWorld, FakeSystemd, type AppdProcess } from "./testing.ts";
+import { AppdWorld, FakeSystemd, type AppdProcess } from "../../testing/appd.ts";
 import { outOfMemoryReason } from "./session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";
 import { AppD, AppD1, AppD1Session, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { Variant } from "dbus-next";
 import { buildApps } from "../../apps/build.ts";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
-import { until } from "../runtime/testing.ts";
-import { AppdWorld, type AppdProcess } from "./testing.ts";
+import { until } from "../../testing/runtime.ts";
+import { AppdWorld, type AppdProcess } from "../../testing/appd.ts";
 import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const FILER = "org.weft.test.filer";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, readSecretKey } from "./keys.ts";
 import { signPackage } from "./signing.ts";
-import { writeTestPackage } from "./testing/components.ts";
+import { writeTestPackage } from "../../testing/components.ts";
 import { openVerifiedPackage, PackageLoadError } from "./verified-package.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weft-verified-package-"));

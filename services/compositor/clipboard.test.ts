@@ -12,7 +12,7 @@ import { ErrorNames, isBusError } from "../common/bus/index.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
 import { CLIPBOARD_MAX_BYTES } from "./clipboard.ts";
-import { CompositorWorld, type SpawnedClient } from "./testing.ts";
+import { CompositorWorld, type SpawnedClient } from "../../testing/compositor.ts";
 import { Compositor1 } from "../../protocol/dbus/index.ts";
 
 const TEXT = "text/plain;charset=utf-8";

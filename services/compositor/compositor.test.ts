@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { withSealedContent } from "../common/sealed-content.ts";
-import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { NotifyListener } from "../appd/notify-listener.ts";
-import { CompositorWorld } from "./testing.ts";
+import { CompositorWorld } from "../../testing/compositor.ts";
 import { Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
 
 const PRIVILEGED = ["zwlr_screencopy_manager_v1", "zweft_shell_manager_v1", "zwlr_layer_shell_v1"];

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pixelAt } from "../common/png.ts";
-import { ScriptProbe, until } from "./shell-probe.ts";
-import { CompositorWorld } from "./testing.ts";
+import { ScriptProbe, until } from "../../testing/shell-probe.ts";
+import { CompositorWorld } from "../../testing/compositor.ts";
 
 let world: CompositorWorld;
 let logDir: string;

@@ -4,7 +4,7 @@
  * Debian's Xvfb. Real clients map in it like on headless.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { CompositorWorld } from "./testing.ts";
+import { CompositorWorld } from "../../testing/compositor.ts";
 
 let xvfb: Bun.Subprocess<"ignore", "pipe", "ignore">;
 let display: string;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError, type BusConnection } from "../common/bus/index.ts";
-import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "../../testing/bus.ts";
 import { createLogger } from "../common/log.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
 import { memfdCreate } from "../common/libc.ts";

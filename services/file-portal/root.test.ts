@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { openFdCount } from "../common/bus/testing.ts";
+import { openFdCount } from "../../testing/bus.ts";
 import { PortalError, type PortalErrorName } from "./errors.ts";
 import { GrantTable } from "./grants.ts";
 import { parseGuestPath } from "./paths.ts";

@@ -4,17 +4,21 @@
  */
 
 import { existsSync, rmSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { parsePrecompileOutcome, type PrecompileOutcome } from "../../protocol/precompile.ts";
 import { bundlePackage, unbundleArchive } from "../common/archive.ts";
 import { describeCapability } from "../common/capabilities.ts";
 import { generateKeyPair, readPublicKey, readSecretKey } from "../common/keys.ts";
 import { checkPackage, readManifest, type Diagnostic } from "../common/package-check.ts";
-import { appDataDir, installRoot } from "../common/paths.ts";
+import { appDataDir, installRoot, type Env } from "../common/paths.ts";
 import { signPackage, verifyPackage } from "../common/signing.ts";
 import { installPackage, listInstalled, uninstallPackage } from "../common/store.ts";
 import { loadTrustStore } from "../common/trust.ts";
 import { CliError, ExitCode, type Command, type CommandContext } from "./cli.ts";
 import { buildImage, imagePathsFor, verifyImage } from "./image.ts";
+
+/** The runtime's precompiler, run as a program (weft-pack does not load Wasmtime). */
+const PRECOMPILER = join(import.meta.dir, "../runtime/precompile.ts");
 
 const requireDir = (path: string): string => {
   if (!existsSync(path) || !statSync(path).isDirectory()) {
@@ -239,9 +243,7 @@ const install: Command = {
         context.out.line(`  ${c.name.padEnd(width)}  ${c.meaning}${added}`);
       }
     }
-    // Loaded only here: the Wasmtime bindings are not needed by any other command.
-    const { precompileInstalled } = await import("../runtime/precompile.ts");
-    const precompiled = await precompileInstalled(result.id, context.env);
+    const precompiled = await precompile(result.id, context.env);
     if ("skipped" in precompiled) context.out.warn(`not precompiled: ${precompiled.skipped}`);
     else context.out.line(`compiled for this Wasmtime in ${Math.round(precompiled.milliseconds)} ms`);
     return {
@@ -367,3 +369,15 @@ const buildImageCommand: Command = {
 };
 
 export const commands: Command[] = [check, info, generateKey, sign, verify, install, uninstall, list, bundle, unbundle, buildImageCommand];
+
+/** Compiles an installed app for this machine's Wasmtime, in the runtime's precompiler (protocol/precompile.ts). */
+async function precompile(appId: string, env: Env): Promise<PrecompileOutcome> {
+  const child = Bun.spawn([process.execPath, PRECOMPILER, appId], { env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) return { skipped: `the precompiler failed (exit ${code}): ${stderr.trim().split("\n").at(-1)?.slice(0, 300) ?? ""}` };
+  try {
+    return parsePrecompileOutcome(stdout.trim());
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  }
+}

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildComponent, buildCoreModule, writeTestPackage } from "../common/testing/components.ts";
-import { PackWorld } from "./testing.ts";
+import { buildComponent, buildCoreModule, writeTestPackage } from "../../testing/components.ts";
+import { PackWorld } from "../../testing/pack.ts";
 
 let world: PackWorld;
 let key: string; // secret key file

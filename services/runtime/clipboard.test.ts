@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
 import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
-import { RuntimeWorld, until, type RuntimeProcess } from "./testing.ts";
+import { RuntimeWorld, until, type RuntimeProcess } from "../../testing/runtime.ts";
 import { Shell } from "../../protocol/dbus/index.ts";
 
 const FIXTURE = "org.weft.test.clipper";

@@ -5,13 +5,13 @@
  */
 
 import { existsSync } from "node:fs";
+import { appIdProblem } from "../../protocol/app-id.ts";
+import type { PrecompileOutcome } from "../../protocol/precompile.ts";
 import type { Env } from "../common/paths.ts";
 import { compiledComponent } from "./cache.ts";
 import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
 import { engineFingerprint, precompileComponent } from "./wasmtime/index.ts";
 import { resolveLibraryPath } from "./wasmtime/library.ts";
-
-export type PrecompileOutcome = { compiled: boolean; file: string; milliseconds: number } | { skipped: string };
 
 export async function precompileInstalled(appId: string, env: Env = process.env): Promise<PrecompileOutcome> {
   const library = resolveLibraryPath();
@@ -26,4 +26,16 @@ export async function precompileInstalled(appId: string, env: Env = process.env)
     if (error instanceof PackageLoadError) return { skipped: error.message };
     throw error;
   }
+}
+
+// As a program (protocol/precompile.ts): weft-pack runs it after an install.
+if (import.meta.main) {
+  const [appId, ...extra] = process.argv.slice(2);
+  const problem = appId === undefined ? "missing <app_id>" : extra.length > 0 ? "one argument only" : appIdProblem(appId);
+  if (problem !== undefined) {
+    process.stderr.write(`precompile: ${problem}\nusage: precompile.ts <app_id>\n`);
+    process.exit(2);
+  }
+  console.log(JSON.stringify(await precompileInstalled(appId!, process.env)));
+  process.exit(0);
 }

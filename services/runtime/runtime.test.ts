@@ -8,16 +8,16 @@ import { cpSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, wri
 import { buildApps } from "../../apps/build.ts";
 import { join } from "node:path";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
-import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { createLogger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { RuntimeHandle } from "../appd/children.ts";
 import { appDataDir } from "../common/paths.ts";
 import { signPackage } from "../common/signing.ts";
-import { writeTestPackage } from "../common/testing/components.ts";
+import { writeTestPackage } from "../../testing/components.ts";
 import { rustGuest } from "./wasmtime/fixtures/fixtures.ts";
-import { DEMO_DIST, RuntimeWorld, until } from "./testing.ts";
+import { DEMO_DIST, RuntimeWorld, until } from "../../testing/runtime.ts";
 import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { Variant } from "dbus-next";
 import { connectBus, contractPath, type BusConnection } from "../common/bus/index.ts";
-import { expectIntrospectionMatchesContract } from "../common/bus/testing.ts";
+import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { processAlive } from "../common/processes.ts";
 import { parsePageMessage } from "./desktop.ts";
 import { inspectionEnabled } from "./interface.ts";
 import { EXIT_CHROMIUM_DIED } from "./main.ts";
-import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, until, type ShellProcess } from "./testing.ts";
+import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, until, type ShellProcess } from "../../testing/shell.ts";
 
 const headless = { headless: new Variant("b", true) };
 let world: ShellWorld;

@@ -4,7 +4,7 @@
  */
 
 import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, FilePortal, FilePortal1, Notifications, NotificationsService, Shell, Shell1, type Endpoint, type InterfaceContract } from "../../protocol/dbus/index.ts";
-import { expectIntrospectionMatchesContract } from "../../services/common/bus/testing.ts";
+import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 
 /** Each service, and the interfaces at its object. */
 const SERVICES: [Endpoint, InterfaceContract<any>[]][] = [

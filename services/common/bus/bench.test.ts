@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { measureEchoRoundTrip } from "./bench.ts";
+import { measureEchoRoundTrip } from "../../../bench/bus.ts";
 
 // Numbers are only reported (bun run bench), never judged here: this checks the harness runs and cleans up.
 test("the echo benchmark measures both round trips and stops its service process", async () => {

@@ -3,8 +3,9 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, fdsPointingAt, openFdCount, settledWorkerThreadCount, startPrivateBus, workerThreadCount, type PrivateBus } from "./testing.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "../../../testing/test1.ts";
+import { busctl, fdsPointingAt, openFdCount, settledWorkerThreadCount, startPrivateBus, workerThreadCount, type PrivateBus } from "../../../testing/bus.ts";
+import { until } from "../../../testing/until.ts";
 
 let world: Test1World;
 let bus: PrivateBus;
@@ -38,13 +39,6 @@ function pipeWith(content: string): { readEnd: number; identity: string } {
   return { readEnd, identity: readlinkSync(`/proc/self/fd/${readEnd}`) };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
 
 async function withEnv<T>(changes: Record<string, string | undefined>, run: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(changes).map((k) => [k, process.env[k]]));

@@ -4,8 +4,9 @@ import type { Variant } from "dbus-next";
 import { connectBus, type BusConnection } from "./connection.ts";
 import { ErrorNames } from "./errors.ts";
 import { closeFd } from "./libc.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, startPrivateBus, type PrivateBus } from "./testing.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, failed, unexpectedSuccess } from "../../../testing/test1.ts";
+import { busctl, startPrivateBus, type PrivateBus } from "../../../testing/bus.ts";
+import { until } from "../../../testing/until.ts";
 
 let bus: PrivateBus;
 let service: BusConnection;
@@ -24,13 +25,6 @@ afterAll(async () => {
   await bus.close();
 });
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
 
 describe("caller credentials", () => {
   test("a handler sees the caller's unique name, uid and pid as the bus reports them (Bun caller)", async () => {

@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connectBus, type BusConnection } from "./index.ts";
-import { busctl, startPrivateBus, type PrivateBus } from "./testing.ts";
+import { busctl, startPrivateBus, type PrivateBus } from "../../../testing/bus.ts";
 
 let weftBus: PrivateBus;
 let userLikeBus: PrivateBus;

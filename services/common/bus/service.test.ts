@@ -3,8 +3,8 @@ import { Variant } from "dbus-next";
 import { createLogger } from "../log.ts";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
-import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "./test1.ts";
-import { busctl, expectIntrospectionMatchesContract, type PrivateBus } from "./testing.ts";
+import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "../../../testing/test1.ts";
+import { busctl, expectIntrospectionMatchesContract, type PrivateBus } from "../../../testing/bus.ts";
 
 const serviceLog: string[] = [];
 let world: Test1World;

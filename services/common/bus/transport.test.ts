@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
 import { closeFd, isFdOpen, makePipe, makeSocketPair, readAllFd, writeAllFd } from "./libc.ts";
-import { fdsPointingAt, openFdCount, settledWorkerThreadCount, workerThreadCount } from "./testing.ts";
+import { fdsPointingAt, openFdCount, settledWorkerThreadCount, workerThreadCount } from "../../../testing/bus.ts";
 import { UnixFdStream } from "./transport.ts";
+import { until } from "../../../testing/until.ts";
 
 
 /** Collects everything a stream receives, with each fd batch at the offset `read(n, null)` handed it out. */
@@ -26,13 +27,6 @@ function collect(stream: UnixFdStream, chunkSize: number) {
   return received;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
 
 describe("UnixFdStream", () => {
   test("carries bytes both ways and passes a descriptor with the first byte of its write", async () => {

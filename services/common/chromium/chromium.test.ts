@@ -7,11 +7,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { descendantsOf } from "../processes.ts";
 import { createLogger } from "../log.ts";
-import { CompositorWorld } from "../../compositor/testing.ts";
+import { CompositorWorld } from "../../../testing/compositor.ts";
 import { pixelAt } from "../png.ts";
 import type { ChromiumProcess } from "./chromium.ts";
 import { viewOrigin } from "./origin.ts";
-import { openTestView, textFiles, type TestView } from "./testing.ts";
+import { openTestView, textFiles, type TestView } from "../../../testing/chromium.ts";
 
 const log = createLogger("chromium-test", { level: "warn" });
 let world: CompositorWorld;

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CompositorWorld } from "../../compositor/testing.ts";
-import { openTestView } from "../chromium/testing.ts";
+import { CompositorWorld } from "../../../testing/compositor.ts";
+import { openTestView } from "../../../testing/chromium.ts";
 import { createLogger } from "../log.ts";
-import { DEMO_DIST } from "../../runtime/testing.ts";
+import { DEMO_DIST } from "../../../testing/runtime.ts";
 import { injectUiKit } from "./index.ts";
 
 const log = createLogger("demo-apps-test", { level: "warn" });

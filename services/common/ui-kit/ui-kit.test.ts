@@ -5,9 +5,9 @@
  * which take Chromium's real input path (hit testing, focus, default actions).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { CompositorWorld } from "../../compositor/testing.ts";
+import { CompositorWorld } from "../../../testing/compositor.ts";
 import type { ChromiumProcess } from "../chromium/chromium.ts";
-import { openTestView, textFiles, type TestView } from "../chromium/testing.ts";
+import { openTestView, textFiles, type TestView } from "../../../testing/chromium.ts";
 import { createLogger } from "../log.ts";
 import { injectUiKit, uiKitSource } from "./index.ts";
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDir } from "../../common/testing/components.ts";
+import { makeTempDir } from "../../../testing/components.ts";
 import { outputCollector, rustGuest, watGuest } from "./fixtures/fixtures.ts";
 import { engineFingerprint, precompileComponent, startGuest } from "./index.ts";
 

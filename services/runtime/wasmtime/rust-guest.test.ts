@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inspectComponent } from "../../common/component.ts";
-import { makeTempDir } from "../../common/testing/components.ts";
+import { makeTempDir } from "../../../testing/components.ts";
 import { outputCollector, rustGuest } from "./fixtures/fixtures.ts";
 import { type GuestExit, startGuest } from "./index.ts";
 

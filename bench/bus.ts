@@ -6,10 +6,10 @@
  *
  * `bun run bench` calls benchBus(); run this file with `--serve <address>` to be the service.
  */
-import { percentile, result, type BenchResult } from "../../../bench/result.ts";
-import { connectBus, type BusConnection } from "./connection.ts";
-import { TEST1, TEST1_CONTRACT, exportTest1 } from "./test1.ts";
-import { startPrivateBus } from "./testing.ts";
+import { percentile, result, type BenchResult } from "./result.ts";
+import { connectBus, type BusConnection } from "../services/common/bus/connection.ts";
+import { TEST1, TEST1_CONTRACT, exportTest1 } from "../testing/test1.ts";
+import { startPrivateBus } from "../testing/bus.ts";
 
 export interface EchoBenchOptions {
   /** Measured calls (2000). */

@@ -6,14 +6,14 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { busError, connectBus, type BusConnection, type BusProxy } from "../common/bus/index.ts";
-import { forEachLine } from "../common/lines.ts";
-import { RuntimeWorld, until } from "../runtime/testing.ts";
-import { decodePng, type Pixels } from "../common/png.ts";
-import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
+import { busError, connectBus, type BusConnection, type BusProxy } from "../services/common/bus/index.ts";
+import { forEachLine } from "../services/common/lines.ts";
+import { RuntimeWorld, until } from "./runtime.ts";
+import { decodePng, type Pixels } from "../services/common/png.ts";
+import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, type WindowRow, windowRows } from "../protocol/dbus/index.ts";
 
-const MAIN = join(import.meta.dir, "main.ts");
-const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
+const MAIN = join(import.meta.dir, "../services/appd/main.ts");
+const COMPOSITOR_MAIN = join(import.meta.dir, "../services/compositor/main.ts");
 
 /** A world for appd tests: RuntimeWorld plus an XDG_RUNTIME_DIR. */
 export class AppdWorld extends RuntimeWorld {

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const MAIN = join(import.meta.dir, "main.ts");
+const MAIN = join(import.meta.dir, "../services/pack/main.ts");
 
 export interface PackRun {
   code: number;

@@ -7,33 +7,20 @@
 
 import { join } from "node:path";
 import { readFileSync, readdirSync } from "node:fs";
-import type { BusConnection } from "../common/bus/index.ts";
-import { forEachLine } from "../common/lines.ts";
-import { AppdWorld, type AppdProcess } from "../appd/testing.ts";
-import { DEMO_DIST } from "../runtime/testing.ts";
-import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, Shell, Shell1, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
+import type { BusConnection } from "../services/common/bus/index.ts";
+import { forEachLine } from "../services/common/lines.ts";
+import { AppdWorld, type AppdProcess } from "./appd.ts";
+import { DEMO_DIST } from "./runtime.ts";
+import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, Shell, Shell1, type WindowRow, windowRows } from "../protocol/dbus/index.ts";
+import { until } from "./until.ts";
 
-const COMPOSITOR_MAIN = join(import.meta.dir, "../compositor/main.ts");
-const SHELL_MAIN = join(import.meta.dir, "main.ts");
+const COMPOSITOR_MAIN = join(import.meta.dir, "../services/compositor/main.ts");
+const SHELL_MAIN = join(import.meta.dir, "../services/shell/main.ts");
 
 export const COUNTER = "org.weft.demo.counter";
 export const NOTES = "org.weft.demo.notes";
 
-/** Polls `read` until it returns a value other than undefined (no fixed sleeps). */
-export async function until<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let value: T | undefined;
-    try {
-      value = await read();
-    } catch {
-      value = undefined;
-    }
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
+export { until };
 
 export interface ShellProcess {
   process: Bun.Subprocess<"ignore", "ignore", "pipe">;
@@ -198,7 +185,7 @@ export class ShellWorld {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", XDG_RUNTIME_DIR: this.appdWorld.runtimeDir, WAYLAND_SOCKET: "3" },
       stdio: ["ignore", "ignore", "ignore", fd],
     });
-    const { closeFd } = await import("../common/bus/index.ts");
+    const { closeFd } = await import("../services/common/bus/index.ts");
     closeFd(fd);
     this.clients.push(child);
     return child;

@@ -6,11 +6,11 @@
  * to the unavoidable thread hand-off.
  */
 
-import { type BenchResult, median, result } from "../../../bench/result.ts";
-import { watGuest } from "./fixtures/fixtures.ts";
-import { createSharedBuffer, HostCallResponder } from "./host-call.ts";
-import { startGuest } from "./index.ts";
-import { encodeResults } from "./wire.ts";
+import { type BenchResult, median, result } from "./result.ts";
+import { watGuest } from "../services/runtime/wasmtime/fixtures/fixtures.ts";
+import { createSharedBuffer, HostCallResponder } from "../services/runtime/wasmtime/host-call.ts";
+import { startGuest } from "../services/runtime/wasmtime/index.ts";
+import { encodeResults } from "../services/runtime/wasmtime/wire.ts";
 
 const CALLS = 5000;
 const ROUNDS = 5;
@@ -73,7 +73,7 @@ async function echoCall(): Promise<number> {
 async function protocolRoundTrip(payload: string, answer: unknown): Promise<number> {
   const shared = createSharedBuffer();
   const responder = new HostCallResponder(shared);
-  const worker = new Worker(new URL("./fixtures/round-trip-worker.ts", import.meta.url).href);
+  const worker = new Worker(new URL("../services/runtime/wasmtime/fixtures/round-trip-worker.ts", import.meta.url).href);
   try {
     return await new Promise<number>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<{ type: string; microsPerCall?: number }>) => {
@@ -107,6 +107,6 @@ export async function benchHostCall(): Promise<BenchResult[]> {
 }
 
 if (import.meta.main) {
-  const { formatTable } = await import("../../../bench/result.ts");
+  const { formatTable } = await import("./result.ts");
   console.log(formatTable(await benchHostCall()));
 }

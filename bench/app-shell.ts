@@ -12,14 +12,14 @@
 
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildApps } from "../../apps/build.ts";
-import { percentile, result, type BenchResult } from "../../bench/result.ts";
-import { ChromiumProcess } from "../common/chromium/chromium.ts";
-import { createLogger } from "../common/log.ts";
-import { descendantsOf } from "../common/processes.ts";
-import { AppdWorld } from "../appd/testing.ts";
-import { DEMO_DIST } from "../runtime/testing.ts";
-import { AppD, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
+import { buildApps } from "../apps/build.ts";
+import { percentile, result, type BenchResult } from "./result.ts";
+import { ChromiumProcess } from "../services/common/chromium/chromium.ts";
+import { createLogger } from "../services/common/log.ts";
+import { descendantsOf } from "../services/common/processes.ts";
+import { AppdWorld } from "../testing/appd.ts";
+import { DEMO_DIST } from "../testing/runtime.ts";
+import { AppD, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1 } from "../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const SANDBOX = "org.weft.test.sandbox";
@@ -45,7 +45,7 @@ export async function benchAppShell(): Promise<BenchResult[]> {
   try {
     await world.install(join(DEMO_DIST, COUNTER));
     const appsDir = join(world.root, "fixture-src");
-    cpSync(join(import.meta.dir, "fixtures/apps", SANDBOX), join(appsDir, SANDBOX), { recursive: true });
+    cpSync(join(import.meta.dir, "../services/app-shell/fixtures/apps", SANDBOX), join(appsDir, SANDBOX), { recursive: true });
     const [built] = await buildApps({ appsDir, distDir: join(world.root, "fixture-dist"), keyFile: world.testKey.secretFile, log: () => {} });
     await world.install(built!.packageDir);
     const compositor = await world.startCompositor();

@@ -7,25 +7,20 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "../common/bus/testing.ts";
-import { generateKeyPair, readSecretKey } from "../common/keys.ts";
-import { signPackage } from "../common/signing.ts";
-import { installPackage } from "../common/store.ts";
-import { loadTrustStore } from "../common/trust.ts";
-import { RuntimeHandle } from "../appd/children.ts";
+import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
+import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "./bus.ts";
+import { generateKeyPair, readSecretKey } from "../services/common/keys.ts";
+import { signPackage } from "../services/common/signing.ts";
+import { installPackage } from "../services/common/store.ts";
+import { loadTrustStore } from "../services/common/trust.ts";
+import { RuntimeHandle } from "../services/appd/children.ts";
+import { until } from "./until.ts";
 
-const REPO = join(import.meta.dir, "../..");
+const REPO = join(import.meta.dir, "..");
 export const DEMO_DIST = join(REPO, "apps/dist");
 export const DEMO_PUB = join(REPO, "apps/keys/weft-sign.pub");
 
-export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
+export { until };
 
 export class RuntimeWorld {
   readonly root = mkdtempSync(join(tmpdir(), "weft-runtime-test-"));

@@ -9,9 +9,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BenchResult, median, result } from "../../bench/result.ts";
-import { generateKeyPair, readPublicKey, readSecretKey } from "./keys.ts";
-import { signPackage, verifyPackage } from "./signing.ts";
+import { type BenchResult, median, result } from "./result.ts";
+import { generateKeyPair, readPublicKey, readSecretKey } from "../services/common/keys.ts";
+import { signPackage, verifyPackage } from "../services/common/signing.ts";
 
 export interface VerifyTimings {
   /** Median wall time of `verifyPackage`, milliseconds. */

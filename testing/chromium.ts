@@ -4,10 +4,10 @@
  * click an element through Chromium's input path).
  */
 
-import type { Logger } from "../log.ts";
-import type { CdpConnection } from "./cdp.ts";
-import { ChromiumProcess } from "./chromium.ts";
-import { serveOrigin, viewOrigin } from "./origin.ts";
+import type { Logger } from "../services/common/log.ts";
+import type { CdpConnection } from "../services/common/chromium/cdp.ts";
+import { ChromiumProcess } from "../services/common/chromium/chromium.ts";
+import { serveOrigin, viewOrigin } from "../services/common/chromium/origin.ts";
 
 export interface TestViewOptions {
   /** The Wayland connection (Compositor1.OpenClient); passed to Chromium. */

@@ -10,9 +10,9 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { percentile, result, type BenchResult } from "../../bench/result.ts";
-import { measureEchoRoundTrip } from "../common/bus/bench.ts";
-import { DEMO_DIST, RuntimeWorld } from "./testing.ts";
+import { percentile, result, type BenchResult } from "./result.ts";
+import { measureEchoRoundTrip } from "./bus.ts";
+import { DEMO_DIST, RuntimeWorld } from "../testing/runtime.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const LAUNCHES = 7;
@@ -25,7 +25,7 @@ function rssKiB(pid: number): number {
 
 /** A Bun process that does what the runtime does before Wasm: connect, own a name, report. */
 const BASELINE_SCRIPT = `
-import { connectBus } from ${JSON.stringify(join(import.meta.dir, "../common/bus/index.ts"))};
+import { connectBus } from ${JSON.stringify(join(import.meta.dir, "../services/common/bus/index.ts"))};
 const bus = await connectBus({});
 await bus.requestName("org.weft.Bench.S" + process.argv[2]);
 process.stdout.write("ready\\n");

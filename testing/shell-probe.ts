@@ -5,22 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CompositorWorld, SpawnedClient } from "./testing.ts";
+import type { CompositorWorld, SpawnedClient } from "./compositor.ts";
+import { until } from "./until.ts";
 
-export const PROBE = join(import.meta.dir, "../../native/compositor/target/tools/weft-shell-probe");
+export const PROBE = join(import.meta.dir, "../native/compositor/target/tools/weft-shell-probe");
 
 export type ProbeEvent = { event: string; window?: string; [key: string]: unknown };
 
-/** Polls read() until it returns a value (no fixed sleeps: the state is polled against a deadline). */
-export async function until<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
+export { until };
 
 let probeCount = 0;
 

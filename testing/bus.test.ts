@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { connectBus, type BusConnection } from "./connection.ts";
-import { loadContract } from "../../../protocol/dbus/parse.ts";
+import { connectBus, type BusConnection } from "../services/common/bus/connection.ts";
+import { loadContract } from "../protocol/dbus/parse.ts";
 import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1 } from "./test1.ts";
-import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "./testing.ts";
+import { busctl, expectIntrospectionMatchesContract, startPrivateBus, type PrivateBus } from "./bus.ts";
 
 const processAlive = (pid: number) => existsSync(`/proc/${pid}`);
 

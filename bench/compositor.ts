@@ -14,9 +14,9 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { percentile, result, type BenchResult } from "../../bench/result.ts";
-import { procStat } from "../common/processes.ts";
-import { CompositorWorld } from "./testing.ts";
+import { percentile, result, type BenchResult } from "./result.ts";
+import { procStat } from "../services/common/processes.ts";
+import { CompositorWorld } from "../testing/compositor.ts";
 
 const SAMPLE_SECONDS = 3;
 const SCREENSHOTS = 30;
@@ -35,7 +35,7 @@ function cpuSeconds(pid: number): number {
 
 async function baselineRss(address: string): Promise<number> {
   const script = `
-import { connectBus } from ${JSON.stringify(join(import.meta.dir, "../common/bus/index.ts"))};
+import { connectBus } from ${JSON.stringify(join(import.meta.dir, "../services/common/bus/index.ts"))};
 const bus = await connectBus({ address: ${JSON.stringify(address)} });
 await bus.requestName("org.weft.Bench.Baseline");
 process.stdout.write("ready\\n");
@@ -83,7 +83,7 @@ export async function benchCompositor(): Promise<BenchResult[]> {
     const listOutputs = await timeCalls(SCREENSHOTS, () => world.call("ListOutputs"));
     await client.kill();
 
-    const bench = await world.spawnClient([join(import.meta.dir, "../../native/compositor/target/tools/weft-frame-bench"), String(FRAMES)], "application", 2n);
+    const bench = await world.spawnClient([join(import.meta.dir, "../native/compositor/target/tools/weft-frame-bench"), String(FRAMES)], "application", 2n);
     const { stdout, stderr } = await bench.output;
     if (bench.process.exitCode !== 0) throw new Error(`weft-frame-bench failed: ${stderr}`);
     const latencies = stdout.trim().split("\n").slice(10).map((line) => Number(line) / 1000); // skip warm-up frames

@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeFd, connectBus, type BusConnection } from "../common/bus/index.ts";
-import { startPrivateBus, type PrivateBus } from "../common/bus/testing.ts";
+import { closeFd, connectBus, type BusConnection } from "../services/common/bus/index.ts";
+import { startPrivateBus, type PrivateBus } from "./bus.ts";
 
-export type { WindowRow } from "../../protocol/dbus/index.ts";
-import { decodePng, type Pixels } from "../common/png.ts";
-import { Compositor, Compositor1, Compositor1TestInput, Shell, type WindowRow, windowRows } from "../../protocol/dbus/index.ts";
+export type { WindowRow } from "../protocol/dbus/index.ts";
+import { decodePng, type Pixels } from "../services/common/png.ts";
+import { Compositor, Compositor1, Compositor1TestInput, Shell, type WindowRow, windowRows } from "../protocol/dbus/index.ts";
 
 export interface CompositorWorldOptions {
   /** Extra environment for the service (WEFT_COMPOSITOR_TEST_INPUT, WEFT_COMPOSITOR_LOG, …). */
@@ -53,7 +53,7 @@ export class CompositorWorld {
     try {
       client = await connectBus({ address: bus.address });
       if (options.asShell ?? true) await client.requestName(Shell.roleName);
-      service = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts")], {
+      service = Bun.spawn([process.execPath, join(import.meta.dir, "../services/compositor/main.ts")], {
         env: {
           ...process.env,
           WEFT_BUS_ADDRESS: bus.address,

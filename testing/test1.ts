@@ -2,13 +2,13 @@
  * The `org.weft.Test1` service the kit's own tests run (contract: protocol/dbus/org.weft.Test1.xml).
  * Not used by any real service.
  */
-import type { Logger } from "../log.ts";
-import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
-import { contractPath, objectPathForName } from "../../../protocol/dbus/parse.ts";
-import { busError, type BusError } from "./errors.ts";
-import { closeFd, makePipe, readAllFd, writeAllFd } from "./libc.ts";
-import type { ExportedService, ExportOptions } from "./service.ts";
-import { startPrivateBus, type PrivateBus } from "./testing.ts";
+import type { Logger } from "../services/common/log.ts";
+import { connectBus, type BusConnection, type ServiceClient } from "../services/common/bus/connection.ts";
+import { contractPath, objectPathForName } from "../protocol/dbus/parse.ts";
+import { busError, type BusError } from "../services/common/bus/errors.ts";
+import { closeFd, makePipe, readAllFd, writeAllFd } from "../services/common/bus/libc.ts";
+import type { ExportedService, ExportOptions } from "../services/common/bus/service.ts";
+import { startPrivateBus, type PrivateBus } from "./bus.ts";
 
 export const TEST1 = "org.weft.Test1";
 export const TEST1_PATH = objectPathForName(TEST1);

@@ -8,10 +8,10 @@
  * afterAll(() => bus.close());
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { InterfaceContract } from "../../../protocol/dbus/contract.ts";
-import { contractPath, loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "../../../protocol/dbus/parse.ts";
+import type { InterfaceContract } from "../protocol/dbus/contract.ts";
+import { contractPath, loadContract, parseContract, pickInterface, type Contract, type ContractArg, type ContractInterface } from "../protocol/dbus/parse.ts";
 
-export { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "./private-bus.ts";
+export { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "../services/common/bus/private-bus.ts";
 
 export interface BusctlResult {
   exitCode: number;

@@ -14,7 +14,7 @@ import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
 import { stringify } from "smol-toml";
 
 /** protocol/wit/weft-app.wit, the source of the weft:app interfaces in built components. */
-export const WEFT_APP_WIT_PATH = join(import.meta.dir, "../../../protocol/wit/weft-app.wit");
+export const WEFT_APP_WIT_PATH = join(import.meta.dir, "../protocol/wit/weft-app.wit");
 
 export interface BuildComponentOptions {
   /**
