@@ -20,7 +20,10 @@ const SHELL_MAIN = join(import.meta.dir, "../services/shell/main.ts");
 export const COUNTER = "org.weft.demo.counter";
 export const NOTES = "org.weft.demo.notes";
 
-export { until };
+/** Waits for something on the shell's page or bus that may not be there yet: a read that throws means "not yet". */
+export function untilShown<T>(read: () => T | undefined | false | null | Promise<T | undefined | false | null>, what: string, timeoutMs = 30_000): Promise<T> {
+  return until(read, what, timeoutMs, { retryErrors: true });
+}
 
 export interface ShellProcess {
   process: Bun.Subprocess<"ignore", "ignore", "pipe">;
@@ -95,7 +98,7 @@ export class ShellWorld {
         stdio: ["ignore", "ignore", "pipe"],
       }) as Bun.Subprocess<"ignore", "ignore", "pipe">;
       world.compositorLog = new Response(world.compositor.stderr).text();
-      await until(async () => ((await world.client.nameHasOwner(Compositor.busName)) ? true : undefined), "the compositor on the bus", 20_000);
+      await untilShown(async () => ((await world.client.nameHasOwner(Compositor.busName)) ? true : undefined), "the compositor on the bus", 20_000);
       world.appd = await world.appdWorld.startAppd();
       return world;
     } catch (error) {
@@ -160,7 +163,7 @@ export class ShellWorld {
 
   /** Waits for an element to exist (and have a box), then clicks its centre through the compositor's TestInput. */
   async click(selector: string): Promise<void> {
-    const [x, y, width, height] = await until(async () => {
+    const [x, y, width, height] = await untilShown(async () => {
       const rect = await this.elementRect(selector);
       return rect[2] > 0 && rect[3] > 0 ? rect : undefined;
     }, `${selector} on the shell's page`);
@@ -172,7 +175,7 @@ export class ShellWorld {
   }
 
   waitForWindows(predicate: (windows: WindowRow[]) => boolean, what: string): Promise<WindowRow[]> {
-    return until(async () => {
+    return untilShown(async () => {
       const windows = await this.listWindows();
       return predicate(windows) ? windows : undefined;
     }, what);

@@ -12,7 +12,7 @@ import { processAlive } from "../common/processes.ts";
 import { parsePageMessage } from "./desktop.ts";
 import { inspectionEnabled } from "./interface.ts";
 import { EXIT_CHROMIUM_DIED } from "./main.ts";
-import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, until, type ShellProcess } from "../../testing/shell.ts";
+import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, untilShown, type ShellProcess } from "../../testing/shell.ts";
 
 const headless = { headless: new Variant("b", true) };
 let world: ShellWorld;
@@ -39,7 +39,7 @@ async function collect(iface: string, path: string, member: string) {
   const subscription = await world.client.subscribeSignal({ interface: iface, path, member }, (body) => received.push(body));
   return {
     received,
-    next: (predicate: (body: unknown[]) => boolean, what: string) => until(() => received.find(predicate), what),
+    next: (predicate: (body: unknown[]) => boolean, what: string) => untilShown(() => received.find(predicate), what),
     close: () => subscription.close(),
   };
 }
@@ -89,16 +89,16 @@ describe("windows", () => {
 describe("launcher", () => {
   test("installed apps appear as tiles with their names; OpenLauncher/CloseLauncher show and hide it; Escape closes it", async () => {
     await world.shell("OpenLauncher");
-    await until(async () => ((await launcherOpen()) ? true : undefined), "the launcher open");
-    expect(await until(async () => (await world.elementText(`[data-app-id="${COUNTER}"]`)).includes("Counter") || undefined, "the counter tile")).toBe(true);
+    await untilShown(async () => ((await launcherOpen()) ? true : undefined), "the launcher open");
+    expect(await untilShown(async () => (await world.elementText(`[data-app-id="${COUNTER}"]`)).includes("Counter") || undefined, "the counter tile")).toBe(true);
     expect(await world.elementText(`[data-app-id="${NOTES}"] .tile-label`)).toBe("Notes");
     await world.shell("CloseLauncher");
-    await until(async () => ((await launcherOpen()) ? undefined : true), "the launcher closed");
+    await untilShown(async () => ((await launcherOpen()) ? undefined : true), "the launcher closed");
     // Opened with the taskbar button (a real click), closed with Escape (a real key; the shell has the keyboard at home).
     await world.click("#launcher-button");
-    await until(async () => ((await launcherOpen()) ? true : undefined), "the launcher open after the button");
+    await untilShown(async () => ((await launcherOpen()) ? true : undefined), "the launcher open after the button");
     // KEY_ESC, pressed until the launcher is closed: Chromium may take the keyboard focus a moment after the click.
-    await until(async () => {
+    await untilShown(async () => {
       await world.testInput("Key", "ub", [1, true]);
       await world.testInput("Key", "ub", [1, false]);
       return (await launcherOpen()) ? undefined : true;
@@ -109,14 +109,14 @@ describe("launcher", () => {
     const before = new Set((await sessions()).map(([id]) => id));
     await world.shell("OpenLauncher");
     await world.click(`[data-app-id="${COUNTER}"]`);
-    const [id] = await until(async () => (await sessions()).find(([sid, app, state]) => !before.has(sid) && app === COUNTER && state === "running"), "a running counter session");
+    const [id] = await untilShown(async () => (await sessions()).find(([sid, app, state]) => !before.has(sid) && app === COUNTER && state === "running"), "a running counter session");
     expect(await launcherOpen()).toBe(false);
     const entry = `[data-session-id="${id}"]`;
-    expect(await until(async () => (await world.elementText(entry)).includes("Counter") || undefined, "the session's taskbar entry")).toBe(true);
+    expect(await untilShown(async () => (await world.elementText(entry)).includes("Counter") || undefined, "the session's taskbar entry")).toBe(true);
 
     await world.click(`${entry} .terminate`);
-    await until(async () => ((await sessions()).some(([sid, , state]) => sid === id && state !== "stopped") ? undefined : true), "the session stopped");
-    await until(async () => (await world.elementRect(entry).then(() => undefined, () => true)), "the entry gone");
+    await untilShown(async () => ((await sessions()).some(([sid, , state]) => sid === id && state !== "stopped") ? undefined : true), "the session stopped");
+    await untilShown(async () => (await world.elementRect(entry).then(() => undefined, () => true)), "the entry gone");
   }, 90_000);
 
   test("clicking a session's entry focuses it (FocusChanged); a swipe up opens the launcher, a swipe down goes home", async () => {
@@ -136,7 +136,7 @@ describe("launcher", () => {
       // Three fingers up: the launcher opens, over the home screen.
       focus.received.length = 0;
       await world.testInput("Swipe", "udd", [3, 0, -150]);
-      await until(async () => ((await launcherOpen()) ? true : undefined), "the launcher opened by the swipe");
+      await untilShown(async () => ((await launcherOpen()) ? true : undefined), "the launcher opened by the swipe");
       await focus.next((body) => body[1] === 0n, "home for the launcher");
 
       // Back to the app, then three fingers down: home, launcher closed.
@@ -145,7 +145,7 @@ describe("launcher", () => {
       focus.received.length = 0;
       await world.testInput("Swipe", "udd", [3, 0, 150]);
       await focus.next((body) => body[1] === 0n, "home after a swipe down");
-      await until(async () => ((await launcherOpen()) ? undefined : true), "the launcher closed");
+      await untilShown(async () => ((await launcherOpen()) ? undefined : true), "the launcher closed");
       // A two-finger swipe is not a navigation gesture.
       await world.testInput("Swipe", "udd", [2, 0, -150]);
       await Bun.sleep(300);
@@ -175,7 +175,7 @@ describe("notifications", () => {
     const [id] = (await notify(["Notes", 0, "document-save", "Saved", "Your note <b>is</b> safe", [], {}, 0])) as [number];
     expect(id).toBeGreaterThan(0);
     const toast = `[data-notification-id="${id}"]`;
-    const text = await until(async () => world.elementText(toast), "the toast");
+    const text = await untilShown(async () => world.elementText(toast), "the toast");
     expect(text).toContain("Saved");
     expect(text).toContain("Your note <b>is</b> safe");
     await expectError(world.elementRect(`${toast} b`), "org.weft.Shell1.Error.NotFound");
@@ -188,7 +188,7 @@ describe("notifications", () => {
     try {
       await closeNotification(id);
       await closed.next((body) => body[0] === id && body[1] === 3, "NotificationClosed(id, 3)");
-      await until(async () => world.elementRect(toast).then(() => undefined, () => true), "the toast gone");
+      await untilShown(async () => world.elementRect(toast).then(() => undefined, () => true), "the toast gone");
       // Expiry: closed with reason 1 after its timeout.
       const [short] = (await notify(["t", 0, "", "Brief", "", [], {}, 200])) as [number];
       await closed.next((body) => body[0] === short && body[1] === 1, "NotificationClosed(short, 1)");
@@ -205,7 +205,7 @@ describe("notifications", () => {
   test("replaces_id replaces the sender's own notification only; capabilities and server information", async () => {
     const [id] = (await notify(["a", 0, "", "First", "", [], {}, 0])) as [number];
     expect(await notify(["a", id, "", "Second", "", [], {}, 0])).toEqual([id]);
-    await until(async () => ((await world.elementText(`[data-notification-id="${id}"]`)).includes("Second") ? true : undefined), "the replaced text");
+    await untilShown(async () => ((await world.elementText(`[data-notification-id="${id}"]`)).includes("Second") ? true : undefined), "the replaced text");
     const other = await connectBus({ address: world.appdWorld.bus.address });
     try {
       const [otherId] = (await notify(["b", id, "", "Not yours", "", [], {}, 0], other)) as [number];
@@ -238,7 +238,7 @@ describe("notifications", () => {
 
     // Control characters become spaces; the page still shows the text.
     const [id] = (await notify(["a", 0, "", "bell\u0007and\u001bescape", "line\nbreak", [], {}, 0])) as [number];
-    expect(await until(() => world.elementText(`[data-notification-id="${id}"] .toast-summary`), "the toast")).toBe("bell and escape");
+    expect(await untilShown(() => world.elementText(`[data-notification-id="${id}"] .toast-summary`), "the toast")).toBe("bell and escape");
 
     // 128 open at most: the 129th evicts the oldest with reason 4.
     const closed = await collect("org.freedesktop.Notifications", "/org/freedesktop/Notifications", "NotificationClosed");
@@ -316,7 +316,7 @@ describe("lifetime", () => {
     await world.waitForWindows((ws) => ws.some((w) => w.session === 901n && w.height === 672), "an app window above the strip");
     shell.process.kill("SIGTERM");
     expect(await shell.process.exited).toBe(0);
-    await until(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
+    await untilShown(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
     expect(existsSync(profile)).toBe(false);
     expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
     expect(await world.client.nameHasOwner("org.freedesktop.Notifications")).toBe(false);
@@ -329,7 +329,7 @@ describe("lifetime", () => {
     const second = await world.startShell({ WEFT_SHELL_INSPECT: "0" });
     await expectError(world.elementRect("#clock"), "org.weft.Shell1.Error.NotEnabled", "WEFT_SHELL_INSPECT=1");
     await world.shell("OpenLauncher"); // the rest of Shell1 works
-    const children = await until(() => {
+    const children = await untilShown(() => {
       const found = childrenOf(second.process.pid);
       return found.length === 2 ? found : undefined;
     }, "chromium and weft-panel");
@@ -339,22 +339,22 @@ describe("lifetime", () => {
     expect(processesMentioning(profile).length).toBeGreaterThan(1); // the browser and its helpers
     process.kill(chromium.pid, "SIGKILL");
     expect(await second.process.exited).toBe(EXIT_CHROMIUM_DIED);
-    await until(() => (processesMentioning(profile).length === 0 ? true : undefined), "every Chromium process gone");
-    await until(() => (processAlive(panel.pid) ? undefined : true), "weft-panel gone");
+    await untilShown(() => (processesMentioning(profile).length === 0 ? true : undefined), "every Chromium process gone");
+    await untilShown(() => (processAlive(panel.pid) ? undefined : true), "weft-panel gone");
     expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
     await world.waitForWindows((ws) => !ws.some((w) => w.role === "shell"), "no shell window left");
   }, 90_000);
 
   test("a SIGKILLed shell leaves no Chromium and no weft-panel (the DevTools pipe and stdin close, PR_SET_PDEATHSIG)", async () => {
     const third = await world.startShell();
-    const children = await until(() => {
+    const children = await untilShown(() => {
       const found = childrenOf(third.process.pid);
       return found.length === 2 ? found : undefined;
     }, "chromium and weft-panel");
     const profile = profileDirOf(children.find((c) => c.comm === "chromium")!.pid);
     third.process.kill("SIGKILL");
     await third.process.exited;
-    await until(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
+    await untilShown(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
     await world.waitForWindows((ws) => !ws.some((w) => w.role === "shell"), "no shell window left");
   }, 90_000);
 });
