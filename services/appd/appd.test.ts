@@ -11,7 +11,7 @@ import { connectBus, contractPath, isBusError, type BusConnection, type ServiceC
 import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { DEMO_DIST, until } from "../../testing/runtime.ts";
 import { LAST_SESSION_FILE } from "./last-session.ts";
-import { NotifyListener } from "./notify-listener.ts";
+import { NotifyListener } from "../../testing/notify-listener.ts";
 import { processAlive } from "../common/processes.ts";
 import { AppdWorld, FakeSystemd, type AppdProcess } from "../../testing/appd.ts";
 import { outOfMemoryReason } from "./session.ts";

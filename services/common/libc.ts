@@ -1,7 +1,8 @@
 /**
  * The few libc calls Bun does not expose, through bun:ffi, and the one way WEFT reads errno and reports a
  * failed system call: `SystemError` names the call, the errno (`EEXIST`) and its text, so callers see more
- * than a bare -1. The socket calls of the bus transport live in bus/libc.ts and use the same errors.
+ * than a bare -1. libc is bound once, here, for every caller: the bus transport's socket helpers (bus/libc.ts),
+ * sd_notify, the tests' notify listener.
  *
  * The dirfd-relative calls (openat2, statx, getdents64, mkdirat, unlinkat, renameat2 between dirfds) let a
  * service work beneath a directory it holds open, so that no name outside it is ever looked up: the file
@@ -12,6 +13,21 @@
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
 
 const libc = dlopen("libc.so.6", {
+  // Sockets and descriptors (bus/libc.ts, sd-notify.ts).
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  sendmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
+  recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
+  sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64_fast },
+  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
+  shutdown: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // Files beneath a directory fd.
   renameat2: { args: [FFIType.i32, FFIType.cstring, FFIType.i32, FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
   // glibc 2.36 has no openat2 wrapper: the generic syscall(2) entry, which takes its arguments in registers.
   syscall: { args: [FFIType.i64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
@@ -25,6 +41,9 @@ const libc = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 });
+
+/** libc's functions; every one returns -1 (or a negative count) and sets errno on failure: read it with `errno()`. */
+export const libcCalls = libc.symbols;
 
 /** `dirfd` value meaning "relative to the working directory". */
 export const AT_FDCWD = -100;

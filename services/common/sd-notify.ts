@@ -8,8 +8,7 @@
  *   abstract: sun_path = "\0<name>" (no NUL),  address length = 2 + 1 + bytes
  */
 
-import { dlopen, FFIType } from "bun:ffi";
-import { errno, SystemError } from "./libc.ts";
+import { errno, libcCalls as libc, SystemError } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -18,11 +17,6 @@ const MSG_NOSIGNAL = 0x4000;
 const SOCKADDR_UN_SIZE = 110;
 const SUN_PATH_MAX = 108;
 
-const libc = dlopen("libc.so.6", {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64_fast },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-}).symbols;
 
 /** A `sockaddr_un` for `address` and its length; throws when the name does not fit. */
 export function unixAddress(address: string): { bytes: Uint8Array; length: number } {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { closeFd, connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { withSealedContent } from "../common/sealed-content.ts";
 import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
-import { NotifyListener } from "../appd/notify-listener.ts";
+import { NotifyListener } from "../../testing/notify-listener.ts";
 import { CompositorWorld } from "../../testing/compositor.ts";
 import { Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
 

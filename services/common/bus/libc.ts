@@ -4,8 +4,8 @@
  *
  * Linux only, LP64 only (x86_64 and aarch64 share every constant and layout used here).
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { errno, SystemError } from "../libc.ts";
+import { ptr } from "bun:ffi";
+import { errno, libcCalls, SystemError } from "../libc.ts";
 
 export { errno, SystemError };
 
@@ -69,22 +69,8 @@ export function cmsgSpace(payloadBytes: number): number {
 /** The kernel's per-message limit on SCM_RIGHTS descriptors (SCM_MAX_FD). */
 export const SCM_MAX_FD = 253;
 
-const lib = dlopen("libc.so.6", {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  sendmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
-  recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
-  shutdown: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-  pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-});
-
-/** libc's functions; every one returns -1 and sets errno on failure: read it with `errno()` right after. */
-export const libc = lib.symbols;
+/** libc's functions (bound once, in ../libc.ts); every one returns -1 and sets errno on failure: read it with `errno()` right after. */
+export const libc = libcCalls;
 
 /** Writes a pointer-sized field: struct fields that hold addresses. */
 export function setPointer(view: DataView, offset: number, target: Uint8Array | null): void {

@@ -3,9 +3,8 @@
  * service sends through sd_notify. Polls with MSG_DONTWAIT so the test's event loop keeps running.
  */
 
-import { dlopen, FFIType } from "bun:ffi";
-import { errno, SystemError } from "../common/libc.ts";
-import { unixAddress } from "../common/sd-notify.ts";
+import { errno, libcCalls as libc, SystemError } from "../services/common/libc.ts";
+import { unixAddress } from "../services/common/sd-notify.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -13,12 +12,6 @@ const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 
-const libc = dlopen("libc.so.6", {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-}).symbols;
 
 export class NotifyListener {
   readonly #fd: number;

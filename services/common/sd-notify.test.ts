@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NotifyListener } from "./notify-listener.ts";
-import { sdNotify, unixAddress } from "../common/sd-notify.ts";
+import { NotifyListener } from "../../testing/notify-listener.ts";
+import { sdNotify, unixAddress } from "./sd-notify.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-notify-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
