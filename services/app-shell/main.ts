@@ -144,15 +144,10 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   const runtimeName = Runtime.busName(args.sessionId);
   const runtime = await bus.nameOwner(runtimeName);
   if (runtime === undefined) throw new StartError(`${runtimeName} is not on the bus: appd starts weft-app-shell once the session's runtime runs`);
-  const departures = await bus.subscribeSignal(
-    { sender: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged" },
-    (body) => {
-      const [name, , newOwner] = body as [string, string, string];
-      if (newOwner !== "") return;
-      if (name === args.supervisor) end({ code: APP_SHELL_EXIT.ended, why: "the supervisor left the bus" });
-      if (name === runtime) end({ code: APP_SHELL_EXIT.ended, why: "the runtime left the bus" });
-    },
-  );
+  const departures = await bus.onPeerLeft((name) => {
+    if (name === args.supervisor) end({ code: APP_SHELL_EXIT.ended, why: "the supervisor left the bus" });
+    if (name === runtime) end({ code: APP_SHELL_EXIT.ended, why: "the runtime left the bus" });
+  });
   cleanup.defer(() => departures.close());
   if (!(await bus.nameHasOwner(args.supervisor))) throw new StartError(`the supervisor ${args.supervisor} is not on the bus: weft-app-shell is started by appd`);
   if ((await bus.nameOwner(runtimeName)) !== runtime) throw new StartError(`the runtime of session ${args.sessionId} left the bus`);

@@ -107,15 +107,10 @@ async function runSession(ctx: ServiceContext<SessionChildArgs>): Promise<GuestE
 
   // Peers are tracked by unique name: when the supervisor leaves the session ends; when the UI end leaves its
   // messages are held for the next one.
-  const departures = await bus.subscribeSignal(
-    { sender: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged" },
-    (body) => {
-      const [name, , newOwner] = body as [string, string, string];
-      if (newOwner !== "") return;
-      if (name === args.supervisor) stop("the supervisor left the bus");
-      session.peerLeft(name);
-    },
-  );
+  const departures = await bus.onPeerLeft((name) => {
+    if (name === args.supervisor) stop("the supervisor left the bus");
+    session.peerLeft(name);
+  });
   cleanup.defer(() => departures.close());
   await requireOnBus(bus, args.supervisor); // it may have left between the first check and the subscription
 

@@ -354,6 +354,18 @@ export class BusConnection implements AsyncDisposable {
     };
   }
 
+  /**
+   * Calls `listener` with the unique name of every connection that leaves the bus from now on: how a service
+   * follows its peers (a supervisor, a UI end), which it knows by unique names, never reused.
+   */
+  onPeerLeft(listener: (uniqueName: string) => void): Promise<Subscription> {
+    // arg2='': the bus sends only departures, not every name change.
+    const rule = { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: "arg2=''" };
+    return this.subscribeSignal(rule, ([name, , newOwner]) => {
+      if (newOwner === "" && typeof name === "string" && name.startsWith(":")) listener(name);
+    });
+  }
+
   /** Whether `name` (well-known or unique) has an owner on the bus right now. */
   async nameHasOwner(name: string): Promise<boolean> {
     const [present] = await this.call({ ...DBUS, member: "NameHasOwner", signature: "s", body: [name] });

@@ -5,7 +5,7 @@
  * cached entry can be stale only in memory, never wrong.
  */
 import { closeFd } from "./libc.ts";
-import type { Message, Variant } from "dbus-next";
+import type { Variant } from "dbus-next";
 
 export interface CallerCredentials {
   /** The caller's unique connection name (`:1.42`). */
@@ -28,10 +28,8 @@ export interface CredentialsSource {
   call(
     request: { destination: string; path: string; interface: string; member: string; signature?: string; body?: unknown[] },
   ): Promise<unknown[]>;
-  subscribeSignal(
-    rule: { sender: string; path: string; interface: string; member: string; extra?: string },
-    listener: (body: unknown[], message: Message) => void,
-  ): Promise<{ close(): Promise<void> }>;
+  /** Calls `listener` with the unique name of each connection that leaves the bus. */
+  onPeerLeft(listener: (uniqueName: string) => void): Promise<{ close(): Promise<void> }>;
 }
 
 const DBUS = { destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus" } as const;
@@ -100,13 +98,7 @@ export class CredentialsCache {
   }
 
   #watch(): Promise<unknown> {
-    this.#watching ??= this.#source.subscribeSignal(
-      { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: "arg2=''" },
-      (body) => {
-        const [name, , newOwner] = body as [string, string, string];
-        if (newOwner === "" && name.startsWith(":")) this.#forget(name);
-      },
-    );
+    this.#watching ??= this.#source.onPeerLeft((uniqueName) => this.#forget(uniqueName));
     this.#watching.catch(() => (this.#watching = undefined));
     return this.#watching;
   }
