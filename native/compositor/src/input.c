@@ -1,19 +1,11 @@
 /*
  * Input: keyboards, pointers and touchpad gestures from the backend, routed to the seat; the compositor's own
- * navigation gestures (3+-finger swipes, Super+arrow); and the test-only input devices (see below).
+ * navigation gestures (3+-finger swipes, Super+arrow); and the virtual devices tests use (test-input.c).
  *
  *   backend new_input ─▶ keyboard: XKB keymap, repeat 25 Hz after 200 ms ─▶ key: Super+arrow? ─▶ gesture
  *                     │                                                        └─ else ─▶ seat ─▶ focused surface
  *                     └▶ pointer: attached to the wlr_cursor ─▶ motion/button/axis/frame ─▶ surface under cursor
  *                                                           └─▶ swipe begin/update/end ─▶ recogniser ─▶ gesture
- *
- * Test input. With a headless backend there is no human and no input device, so tests (and a demo driven by a
- * script) need a way to type and click: weft_compositor_test_input_enable adds a virtual keyboard and pointer to
- * the headless backend, and the weft_compositor_test_* functions drive them through the same paths as real
- * devices (wlr_keyboard_notify_key, so modifiers, repeat and shortcuts behave as real keys do). Bun decides
- * whether to enable it (services/compositor/test-input.ts): on a real seat, synthetic input would let any
- * process of the user's uid type into the user's windows, so it exists only on a headless-only backend or
- * when WEFT_COMPOSITOR_TEST_INPUT=1 asks for it explicitly (and then only if the backend has a headless part).
  */
 #include <errno.h>
 #include <linux/input-event-codes.h>
@@ -22,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 #include <wlr/backend/headless.h>
-#include <wlr/backend/multi.h>
-#include <wlr/interfaces/wlr_keyboard.h>
 #include <wlr/types/wlr_cursor.h>
 #include <wlr/types/wlr_input_device.h>
 #include <wlr/types/wlr_keyboard.h>
@@ -33,86 +23,9 @@
 #include <wlr/util/log.h>
 #include <xkbcommon/xkbcommon.h>
 
-#include "server.h"
+#include "input.h"
 
-/* A navigation swipe must travel this far (logical px) on one axis; the Super+arrow shortcut travels exactly this. */
-#define WEFT_SWIPE_THRESHOLD 100.0
-#define WEFT_SWIPE_MIN_FINGERS 3
-/* A test swipe's finger count: what a touchpad (or two hands on one) can report. */
-#define WEFT_TEST_MAX_FINGERS 10
-
-/* Key repeat the seat advertises (wl_keyboard.repeat_info): clients repeat on their own with these values. */
-#define WEFT_REPEAT_RATE 25
-#define WEFT_REPEAT_DELAY 200
-
-struct weft_keyboard {
-	struct weft_input *input;
-	struct wlr_input_device *device;
-	/* Keys whose press the compositor consumed (Super+arrow): their release is consumed too. */
-	uint8_t consumed[(KEY_MAX + 1) / 8];
-	struct wl_listener modifiers;
-	struct wl_listener key;
-	struct wl_listener destroy;
-	struct wl_list link; /* weft_input.keyboards */
-};
-
-struct weft_pointer {
-	struct weft_input *input;
-	struct wlr_input_device *device;
-	struct wl_listener destroy;
-	struct wl_list link; /* weft_input.pointers */
-};
-
-/* A touchpad swipe being recognised: displacement summed over its updates. */
-struct weft_swipe {
-	bool active;
-	uint32_t fingers;
-	double dx, dy;
-};
-
-struct weft_input {
-	struct weft_server *server;
-	struct xkb_context *xkb_context;
-	struct xkb_keymap *keymap; /* every keyboard gets this one (XKB_DEFAULT_* honoured) */
-	struct wlr_cursor *cursor;
-	struct wlr_xcursor_manager *cursor_manager;
-	bool cursor_theme_loaded; /* false headless without a theme: the cursor is simply not drawn */
-	struct wlr_pointer_gestures_v1 *pointer_gestures;
-	struct wl_list keyboards; /* weft_keyboard.link */
-	struct wl_list pointers;  /* weft_pointer.link */
-
-	/*
-	 * Implicit grab: while a button is held, the surface it was pressed on keeps the pointer (a drag out of a
-	 * window still reaches it), with coordinates relative to where that surface was at the press.
-	 */
-	struct wlr_surface *grab_surface;
-	double grab_origin_x, grab_origin_y;
-	struct wl_listener grab_surface_destroy;
-
-	struct weft_swipe swipe;
-
-	/* Test input (NULL until weft_compositor_test_input_enable). */
-	struct wlr_input_device *test_keyboard, *test_pointer;
-	bool test_enabled; /* weft_compositor_test_input_enable succeeded: the test_* calls may drive the devices */
-
-	struct wl_listener new_input;
-	struct wl_listener cursor_motion;
-	struct wl_listener cursor_motion_absolute;
-	struct wl_listener cursor_button;
-	struct wl_listener cursor_axis;
-	struct wl_listener cursor_frame;
-	struct wl_listener cursor_swipe_begin;
-	struct wl_listener cursor_swipe_update;
-	struct wl_listener cursor_swipe_end;
-	struct wl_listener cursor_pinch_begin;
-	struct wl_listener cursor_pinch_update;
-	struct wl_listener cursor_pinch_end;
-	struct wl_listener cursor_hold_begin;
-	struct wl_listener cursor_hold_end;
-	struct wl_listener request_set_cursor;
-};
-
-static uint32_t now_msec(void) {
+uint32_t input_now_msec(void) {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint32_t)(now.tv_sec * 1000 + now.tv_nsec / 1000000);
@@ -131,11 +44,11 @@ static void input_update_capabilities(struct weft_input *input) {
 
 /* ---- gestures ----------------------------------------------------------------------------------------- */
 
-static void swipe_begin(struct weft_input *input, uint32_t fingers) {
+void input_swipe_begin(struct weft_input *input, uint32_t fingers) {
 	input->swipe = (struct weft_swipe){ .active = true, .fingers = fingers };
 }
 
-static void swipe_update(struct weft_input *input, double dx, double dy) {
+void input_swipe_update(struct weft_input *input, double dx, double dy) {
 	if (input->swipe.active) {
 		input->swipe.dx += dx;
 		input->swipe.dy += dy;
@@ -143,7 +56,7 @@ static void swipe_update(struct weft_input *input, double dx, double dy) {
 }
 
 /* Ends the swipe; a navigation gesture when it was not cancelled, had 3+ fingers and went 100 px on an axis. */
-static void swipe_end(struct weft_input *input, bool cancelled) {
+void input_swipe_end(struct weft_input *input, bool cancelled) {
 	struct weft_swipe swipe = input->swipe;
 	input->swipe = (struct weft_swipe){ 0 };
 	if (!swipe.active || cancelled || swipe.fingers < WEFT_SWIPE_MIN_FINGERS) {
@@ -168,7 +81,7 @@ static void swipe_end(struct weft_input *input, bool cancelled) {
 static void cursor_handle_swipe_begin(struct wl_listener *listener, void *data) {
 	struct weft_input *input = wl_container_of(listener, input, cursor_swipe_begin);
 	struct wlr_event_pointer_swipe_begin *event = data;
-	swipe_begin(input, event->fingers);
+	input_swipe_begin(input, event->fingers);
 	if (event->fingers < WEFT_SWIPE_MIN_FINGERS) {
 		wlr_pointer_gestures_v1_send_swipe_begin(input->pointer_gestures, input->server->seat, event->time_msec,
 			event->fingers);
@@ -178,7 +91,7 @@ static void cursor_handle_swipe_begin(struct wl_listener *listener, void *data) 
 static void cursor_handle_swipe_update(struct wl_listener *listener, void *data) {
 	struct weft_input *input = wl_container_of(listener, input, cursor_swipe_update);
 	struct wlr_event_pointer_swipe_update *event = data;
-	swipe_update(input, event->dx, event->dy);
+	input_swipe_update(input, event->dx, event->dy);
 	if (input->swipe.active && input->swipe.fingers < WEFT_SWIPE_MIN_FINGERS) {
 		wlr_pointer_gestures_v1_send_swipe_update(input->pointer_gestures, input->server->seat, event->time_msec,
 			event->dx, event->dy);
@@ -192,7 +105,7 @@ static void cursor_handle_swipe_end(struct wl_listener *listener, void *data) {
 		wlr_pointer_gestures_v1_send_swipe_end(input->pointer_gestures, input->server->seat, event->time_msec,
 			event->cancelled);
 	}
-	swipe_end(input, event->cancelled);
+	input_swipe_end(input, event->cancelled);
 }
 
 static void cursor_handle_pinch_begin(struct wl_listener *listener, void *data) {
@@ -245,7 +158,7 @@ static void grab_surface_handle_destroy(struct wl_listener *listener, void *data
 }
 
 /* The cursor moved: the surface under it (or the grabbing one) gets enter/motion; empty space clears focus. */
-static void input_pointer_moved(struct weft_input *input, uint32_t time_msec) {
+void input_pointer_moved(struct weft_input *input, uint32_t time_msec) {
 	struct weft_server *server = input->server;
 	struct wlr_cursor *cursor = input->cursor;
 	if (input->grab_surface != NULL) {
@@ -269,7 +182,7 @@ static void input_pointer_moved(struct weft_input *input, uint32_t time_msec) {
 	wlr_seat_pointer_notify_motion(server->seat, time_msec, sx, sy);
 }
 
-static void input_pointer_button(struct weft_input *input, uint32_t time_msec, uint32_t button,
+void input_pointer_button(struct weft_input *input, uint32_t time_msec, uint32_t button,
 		enum wlr_button_state state) {
 	struct weft_server *server = input->server;
 	if (state == WLR_BUTTON_PRESSED) {
@@ -602,346 +515,4 @@ void input_finish(struct weft_server *server) {
 	xkb_keymap_unref(input->keymap);
 	xkb_context_unref(input->xkb_context);
 	free(input);
-}
-
-/* ---- test input (Bun thread → compositor thread) --------------------------------------------------------- */
-
-static void test_backend_kind(struct wlr_backend *backend, void *data) {
-	bool *headless_only = data;
-	if (!wlr_backend_is_headless(backend)) {
-		*headless_only = false;
-	}
-}
-
-static int run_backend_is_headless(struct weft_server *server, void *data) {
-	bool headless_only = true;
-	if (wlr_backend_is_multi(server->backend)) {
-		wlr_multi_for_each_backend(server->backend, test_backend_kind, &headless_only);
-	} else {
-		headless_only = wlr_backend_is_headless(server->backend);
-	}
-	return headless_only && server->headless_backend != NULL;
-}
-
-WEFT_API int weft_compositor_backend_is_headless(struct weft_compositor *compositor) {
-	return server_call_on_thread((struct weft_server *)compositor, run_backend_is_headless, NULL);
-}
-
-static int run_test_input_enable(struct weft_server *server, void *data) {
-	struct weft_input *input = server->input;
-	if (server->headless_backend == NULL) {
-		return -ENODEV;
-	}
-	if (input->test_enabled) {
-		return 0;
-	}
-	/* The backend has started, so each device comes through new_input (input_handle_new_input) right here. */
-	if (input->test_keyboard == NULL) {
-		input->test_keyboard = wlr_headless_add_input_device(server->headless_backend, WLR_INPUT_DEVICE_KEYBOARD);
-	}
-	if (input->test_pointer == NULL) {
-		input->test_pointer = wlr_headless_add_input_device(server->headless_backend, WLR_INPUT_DEVICE_POINTER);
-	}
-	if (input->test_keyboard == NULL || input->test_pointer == NULL) {
-		return -ENOMEM;
-	}
-	input->test_enabled = true;
-	wlr_log(WLR_INFO, "test input on: a virtual keyboard and pointer on the headless backend");
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_input_enable(struct weft_compositor *compositor) {
-	return server_call_on_thread((struct weft_server *)compositor, run_test_input_enable, NULL);
-}
-
-/* -EPERM until test input was enabled (Bun enables it only where it is allowed). */
-static int test_input_check(struct weft_server *server) {
-	struct weft_input *input = server->input;
-	return input != NULL && input->test_enabled && input->test_keyboard != NULL && input->test_pointer != NULL ? 0 : -EPERM;
-}
-
-/* Warps the cursor to (x, y), which must be finite and inside an output, and delivers the motion. */
-static int test_pointer_warp(struct weft_server *server, double x, double y) {
-	struct weft_input *input = server->input;
-	if (!isfinite(x) || !isfinite(y)) {
-		return -EINVAL;
-	}
-	if (wlr_output_layout_output_at(server->output_layout, x, y) == NULL) {
-		return -EDOM;
-	}
-	if (!wlr_cursor_warp(input->cursor, input->test_pointer, x, y)) {
-		return -EDOM;
-	}
-	input_pointer_moved(input, now_msec());
-	wlr_seat_pointer_notify_frame(server->seat);
-	return 0;
-}
-
-struct test_pointer_arg {
-	double x, y;
-	uint32_t button;
-	bool pressed;
-	bool click;
-};
-
-static int run_test_pointer(struct weft_server *server, void *data) {
-	struct test_pointer_arg *arg = data;
-	int result = test_input_check(server);
-	if (result < 0) {
-		return result;
-	}
-	if (!arg->click) {
-		return test_pointer_warp(server, arg->x, arg->y);
-	}
-	/*
-	 * A click: first a point 1 px away, then the target. wlroots drops a motion to the coordinates the enter
-	 * already carried, and some clients ignore enter coordinates, so the target must arrive as a real motion.
-	 */
-	double near_x = wlr_output_layout_output_at(server->output_layout, arg->x - 1, arg->y) ? arg->x - 1 : arg->x + 1;
-	if ((result = test_pointer_warp(server, near_x, arg->y)) < 0 && result != -EDOM) {
-		return result;
-	}
-	if ((result = test_pointer_warp(server, arg->x, arg->y)) < 0) {
-		return result;
-	}
-	input_pointer_button(server->input, now_msec(), BTN_LEFT, WLR_BUTTON_PRESSED);
-	wlr_seat_pointer_notify_frame(server->seat);
-	input_pointer_button(server->input, now_msec(), BTN_LEFT, WLR_BUTTON_RELEASED);
-	wlr_seat_pointer_notify_frame(server->seat);
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_pointer_move(struct weft_compositor *compositor, double x, double y) {
-	struct test_pointer_arg arg = { .x = x, .y = y };
-	return server_call_on_thread((struct weft_server *)compositor, run_test_pointer, &arg);
-}
-
-WEFT_API int weft_compositor_test_click(struct weft_compositor *compositor, double x, double y) {
-	struct test_pointer_arg arg = { .x = x, .y = y, .click = true };
-	return server_call_on_thread((struct weft_server *)compositor, run_test_pointer, &arg);
-}
-
-static int run_test_pointer_button(struct weft_server *server, void *data) {
-	struct test_pointer_arg *arg = data;
-	int result = test_input_check(server);
-	if (result < 0) {
-		return result;
-	}
-	/* Linux button codes: BTN_MISC (0x100) up to BTN_TASK, the mouse buttons and their neighbours. */
-	if (arg->button < BTN_MISC || arg->button > BTN_GEAR_UP) {
-		return -EINVAL;
-	}
-	input_pointer_button(server->input, now_msec(), arg->button, arg->pressed ? WLR_BUTTON_PRESSED : WLR_BUTTON_RELEASED);
-	wlr_seat_pointer_notify_frame(server->seat);
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_pointer_button(struct weft_compositor *compositor, uint32_t button, int32_t pressed) {
-	struct test_pointer_arg arg = { .button = button, .pressed = pressed != 0 };
-	return server_call_on_thread((struct weft_server *)compositor, run_test_pointer_button, &arg);
-}
-
-/* A key of the virtual keyboard, through the same path as a real one (modifiers, shortcuts, seat). */
-static void test_key(struct weft_input *input, uint32_t keycode, bool pressed) {
-	struct wlr_event_keyboard_key event = {
-		.time_msec = now_msec(),
-		.keycode = keycode,
-		.update_state = true,
-		.state = pressed ? WL_KEYBOARD_KEY_STATE_PRESSED : WL_KEYBOARD_KEY_STATE_RELEASED,
-	};
-	wlr_keyboard_notify_key(input->test_keyboard->keyboard, &event);
-}
-
-/* An evdev keycode the keymap has a key for (xkb keycodes are evdev + 8). */
-static bool test_keycode_valid(struct weft_input *input, uint32_t keycode) {
-	if (keycode == 0 || keycode > KEY_MAX) {
-		return false;
-	}
-	xkb_keycode_t xkb = keycode + 8;
-	return xkb >= xkb_keymap_min_keycode(input->keymap) && xkb <= xkb_keymap_max_keycode(input->keymap) &&
-		xkb_keymap_key_get_name(input->keymap, xkb) != NULL;
-}
-
-struct test_key_arg {
-	uint32_t keycode;
-	bool pressed;
-};
-
-static int run_test_key(struct weft_server *server, void *data) {
-	struct test_key_arg *arg = data;
-	int result = test_input_check(server);
-	if (result < 0) {
-		return result;
-	}
-	if (!test_keycode_valid(server->input, arg->keycode)) {
-		return -EINVAL;
-	}
-	struct wlr_keyboard *keyboard = server->input->test_keyboard->keyboard;
-	bool down = false;
-	for (size_t i = 0; i < keyboard->num_keycodes; i++) {
-		down = down || keyboard->keycodes[i] == arg->keycode;
-	}
-	/* A press of a held key or the release of a key not held would confuse clients' state: refuse it. */
-	if (down == arg->pressed) {
-		return -EALREADY;
-	}
-	if (arg->pressed && keyboard->num_keycodes >= WLR_KEYBOARD_KEYS_CAP) {
-		return -EMLINK;
-	}
-	test_key(server->input, arg->keycode, arg->pressed);
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_key(struct weft_compositor *compositor, uint32_t keycode, int32_t pressed) {
-	struct test_key_arg arg = { .keycode = keycode, .pressed = pressed != 0 };
-	return server_call_on_thread((struct weft_server *)compositor, run_test_key, &arg);
-}
-
-/* How to type one character: a key, with or without Shift. */
-struct keystroke {
-	uint32_t keycode; /* evdev */
-	bool shift;
-};
-
-/* Decodes one UTF-8 character at text; returns its length, 0 at the end, -1 for invalid UTF-8. */
-static int utf8_next(const char *text, uint32_t *codepoint) {
-	const unsigned char *s = (const unsigned char *)text;
-	if (s[0] == 0) {
-		return 0;
-	}
-	if (s[0] < 0x80) {
-		*codepoint = s[0];
-		return 1;
-	}
-	int length = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : -1;
-	if (length < 0) {
-		return -1;
-	}
-	uint32_t value = s[0] & (0x7f >> length);
-	for (int i = 1; i < length; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return -1;
-		}
-		value = (value << 6) | (s[i] & 0x3f);
-	}
-	*codepoint = value;
-	return length;
-}
-
-/* Finds a key of layout 0 that types codepoint at level 1 (no modifier) or at a Shift-only level. */
-static bool keystroke_for(struct weft_input *input, uint32_t codepoint, struct keystroke *out) {
-	/* xkb maps '\n' to Linefeed, which no ordinary keyboard has: Return is what a user presses. */
-	xkb_keysym_t wanted = codepoint == '\n' ? XKB_KEY_Return : xkb_utf32_to_keysym(codepoint);
-	if (wanted == XKB_KEY_NoSymbol) {
-		return false;
-	}
-	struct xkb_keymap *keymap = input->keymap;
-	xkb_mod_mask_t shift = 1u << xkb_keymap_mod_get_index(keymap, XKB_MOD_NAME_SHIFT);
-	for (int want_shift = 0; want_shift <= 1; want_shift++) {
-		for (xkb_keycode_t key = xkb_keymap_min_keycode(keymap); key <= xkb_keymap_max_keycode(keymap); key++) {
-			if (key < 9 || key - 8 > KEY_MAX) {
-				continue;
-			}
-			xkb_level_index_t levels = xkb_keymap_num_levels_for_key(keymap, key, 0);
-			for (xkb_level_index_t level = 0; level < levels; level++) {
-				const xkb_keysym_t *syms;
-				if (xkb_keymap_key_get_syms_by_level(keymap, key, 0, level, &syms) != 1 || syms[0] != wanted) {
-					continue;
-				}
-				xkb_mod_mask_t masks[8];
-				size_t count = xkb_keymap_key_get_mods_for_level(keymap, key, 0, level, masks, 8);
-				for (size_t i = 0; i < count; i++) {
-					if (masks[i] == (want_shift ? shift : 0)) {
-						*out = (struct keystroke){ .keycode = key - 8, .shift = want_shift };
-						return true;
-					}
-				}
-			}
-		}
-	}
-	return false;
-}
-
-struct test_type_arg {
-	const char *text;
-	int32_t bad_offset; /* byte offset of the first character the keymap cannot type, or -1 */
-};
-
-static int run_test_type_text(struct weft_server *server, void *data) {
-	struct test_type_arg *arg = data;
-	arg->bad_offset = -1;
-	int result = test_input_check(server);
-	if (result < 0) {
-		return result;
-	}
-	struct weft_input *input = server->input;
-	/* Checked whole first: an untypable character types nothing at all, not half the text. */
-	const char *p = arg->text;
-	uint32_t codepoint;
-	int length;
-	struct keystroke stroke;
-	while ((length = utf8_next(p, &codepoint)) > 0) {
-		if (!keystroke_for(input, codepoint, &stroke)) {
-			arg->bad_offset = (int32_t)(p - arg->text);
-			return -EILSEQ;
-		}
-		p += length;
-	}
-	if (length < 0) {
-		arg->bad_offset = (int32_t)(p - arg->text);
-		return -EILSEQ;
-	}
-	/* Held keys would combine with what we type (a held Shift uppercases everything): refuse instead. */
-	if (input->test_keyboard->keyboard->num_keycodes > 0) {
-		return -EBUSY;
-	}
-	for (p = arg->text; (length = utf8_next(p, &codepoint)) > 0; p += length) {
-		keystroke_for(input, codepoint, &stroke);
-		if (stroke.shift) {
-			test_key(input, KEY_LEFTSHIFT, true);
-		}
-		test_key(input, stroke.keycode, true);
-		test_key(input, stroke.keycode, false);
-		if (stroke.shift) {
-			test_key(input, KEY_LEFTSHIFT, false);
-		}
-	}
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_type_text(struct weft_compositor *compositor, const char *text, int32_t *bad_offset) {
-	struct test_type_arg arg = { .text = text };
-	int result = server_call_on_thread((struct weft_server *)compositor, run_test_type_text, &arg);
-	*bad_offset = arg.bad_offset;
-	return result;
-}
-
-struct test_swipe_arg {
-	uint32_t fingers;
-	double dx, dy;
-};
-
-static int run_test_swipe(struct weft_server *server, void *data) {
-	struct test_swipe_arg *arg = data;
-	int result = test_input_check(server);
-	if (result < 0) {
-		return result;
-	}
-	if (arg->fingers < 1 || arg->fingers > WEFT_TEST_MAX_FINGERS || !isfinite(arg->dx) || !isfinite(arg->dy)) {
-		return -EINVAL;
-	}
-	/* The recogniser real touchpads feed, in a few updates as a touchpad reports them. */
-	struct weft_input *input = server->input;
-	const int steps = 4;
-	swipe_begin(input, arg->fingers);
-	for (int i = 0; i < steps; i++) {
-		swipe_update(input, arg->dx / steps, arg->dy / steps);
-	}
-	swipe_end(input, false);
-	return 0;
-}
-
-WEFT_API int weft_compositor_test_swipe(struct weft_compositor *compositor, uint32_t fingers, double dx, double dy) {
-	struct test_swipe_arg arg = { .fingers = fingers, .dx = dx, .dy = dy };
-	return server_call_on_thread((struct weft_server *)compositor, run_test_swipe, &arg);
 }
