@@ -1,9 +1,10 @@
 /**
  * The compositor thread's events (native/compositor/src/events.c): one tab-separated line each, read from the
- * pipe the library hands over. Parsed here into typed events; the pipe's end of file means the compositor
- * thread is gone.
+ * pipe the library hands over, parsed here by protocol/compositor-events.ts's table into typed events; the pipe's
+ * end of file means the compositor thread is gone.
  */
 
+import { COMPOSITOR_EVENTS, type EventField } from "../../protocol/compositor-events.ts";
 import { closeFd } from "../common/bus/index.ts";
 import type { ClientRole } from "./native.ts";
 
@@ -14,35 +15,31 @@ export type CompositorEvent =
   | { kind: "focus"; id: number; session: bigint }
   | { kind: "gesture"; type: number; fingers: number; dx: number; dy: number };
 
+function fieldValue(type: EventField[1], text: string | undefined): unknown {
+  switch (type) {
+    case "u32":
+    case "i32":
+      return Number.parseInt(text ?? "", 10);
+    case "u64":
+      return BigInt(/^\d+$/.test(text ?? "") ? text! : 0);
+    case "role":
+      return text === "shell" ? "shell" : "application";
+    case "text":
+      return text ?? "";
+    case "float":
+      return Number(text);
+  }
+}
+
 /** One line → an event; null for a line this version does not know (a newer library), which is skipped. */
 export function parseEventLine(line: string): CompositorEvent | null {
-  const [kind, ...f] = line.split("\t");
-  const int = (i: number) => Number.parseInt(f[i] ?? "", 10);
-  const session = (i: number) => BigInt(/^\d+$/.test(f[i] ?? "") ? f[i]! : 0);
-  switch (kind) {
-    case "window-mapped":
-      return {
-        kind,
-        id: int(0),
-        session: session(1),
-        role: f[2] === "shell" ? "shell" : "application",
-        appId: f[3] ?? "",
-        title: f[4] ?? "",
-        x: int(5),
-        y: int(6),
-        width: int(7),
-        height: int(8),
-      };
-    case "window-changed":
-      return { kind, id: int(0), session: session(1), appId: f[2] ?? "", title: f[3] ?? "" };
-    case "window-closed":
-    case "focus":
-      return { kind, id: int(0), session: session(1) };
-    case "gesture":
-      return { kind, type: int(0), fingers: int(1), dx: Number(f[2]), dy: Number(f[3]) };
-    default:
-      return null;
-  }
+  const [kind, ...texts] = line.split("\t");
+  // Own keys only: a line naming "toString" or "__proto__" is an unknown event, not the prototype's.
+  if (kind === undefined || !Object.hasOwn(COMPOSITOR_EVENTS, kind)) return null;
+  const fields: readonly EventField[] = COMPOSITOR_EVENTS[kind as keyof typeof COMPOSITOR_EVENTS];
+  const event: Record<string, unknown> = { kind };
+  fields.forEach(([name, type], i) => (event[name] = fieldValue(type, texts[i])));
+  return event as CompositorEvent;
 }
 
 /**

@@ -4,11 +4,8 @@
  * PIPE_BUF, so each write is atomic and Bun never sees half a line. The write end is non-blocking: if Bun stops
  * reading and the pipe fills, lines are dropped and counted rather than stalling every client.
  *
- *   window-mapped  <id> <session> <role> <app_id> <title> <x> <y> <width> <height>
- *   window-changed <id> <session> <app_id> <title>
- *   window-closed  <id> <session>
- *   focus          <id> <session>          (0 0: nothing has keyboard focus)
- *   gesture        <type> <fingers> <dx> <dy>
+ * The events and their fields are protocol/compositor-events.ts's table; the event_* functions at the end of this
+ * file are the only writers, one per event, with the table's fields in its order (a test compares the two).
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, pipe2 */
 #include <errno.h>
@@ -45,7 +42,9 @@ void events_finish(struct weft_server *server) {
 	}
 }
 
-void event_emit(struct weft_server *server, const char *format, ...) {
+static void event_emit(struct weft_server *server, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void event_emit(struct weft_server *server, const char *format, ...) {
 	if (server->event_write_fd < 0 || server->stopping) {
 		return;
 	}
@@ -87,4 +86,32 @@ const char *event_text(char *dst, size_t dst_len, const char *src) {
 	}
 	dst[i] = '\0';
 	return dst;
+}
+
+/* ---- the events (protocol/compositor-events.ts) ---------------------------------------------------------- */
+
+void event_window_mapped(struct weft_server *server, uint32_t id, uint64_t session, const char *role, const char *app_id,
+	const char *title, int x, int y, int width, int height) {
+	char app_id_text[256], title_text[512];
+	event_emit(server, "window-mapped\t%u\t%llu\t%s\t%s\t%s\t%d\t%d\t%d\t%d", id, (unsigned long long)session, role,
+		event_text(app_id_text, sizeof(app_id_text), app_id), event_text(title_text, sizeof(title_text), title), x, y, width,
+		height);
+}
+
+void event_window_changed(struct weft_server *server, uint32_t id, uint64_t session, const char *app_id, const char *title) {
+	char app_id_text[256], title_text[512];
+	event_emit(server, "window-changed\t%u\t%llu\t%s\t%s", id, (unsigned long long)session,
+		event_text(app_id_text, sizeof(app_id_text), app_id), event_text(title_text, sizeof(title_text), title));
+}
+
+void event_window_closed(struct weft_server *server, uint32_t id, uint64_t session) {
+	event_emit(server, "window-closed\t%u\t%llu", id, (unsigned long long)session);
+}
+
+void event_focus(struct weft_server *server, uint32_t id, uint64_t session) {
+	event_emit(server, "focus\t%u\t%llu", id, (unsigned long long)session);
+}
+
+void event_gesture(struct weft_server *server, uint32_t type, uint32_t fingers, double dx, double dy) {
+	event_emit(server, "gesture\t%u\t%u\t%.1f\t%.1f", type, fingers, dx, dy);
 }

@@ -177,7 +177,7 @@ void layout_focus_view(struct weft_server *server, struct weft_view *view) {
 	layout_update_visibility(server);
 
 	if (previous != view) {
-		event_emit(server, "focus\t%u\t%llu", view ? view->id : 0, view ? (unsigned long long)view_session(view) : 0ULL);
+		event_focus(server, view ? view->id : 0, view ? view_session(view) : 0);
 		wl_signal_emit(&server->events.focus_changed, view);
 	}
 }
@@ -231,7 +231,7 @@ static void layout_focus_after(struct weft_server *server, struct weft_view *gon
 	if (server->focused_view == NULL) {
 		/* Nothing left to focus: say so (layout_focus_view(NULL) would see no change and stay silent). */
 		wlr_seat_keyboard_notify_clear_focus(server->seat);
-		event_emit(server, "focus\t0\t0");
+		event_focus(server, 0, 0);
 		wl_signal_emit(&server->events.focus_changed, NULL);
 	}
 }
@@ -298,26 +298,22 @@ int layout_close_session(struct weft_server *server, uint64_t session) {
 }
 
 void layout_navigation_gesture(struct weft_server *server, const struct weft_gesture *gesture) {
-	event_emit(server, "gesture\t%u\t%u\t%.1f\t%.1f", (unsigned)gesture->type, gesture->fingers, gesture->dx, gesture->dy);
+	event_gesture(server, (uint32_t)gesture->type, gesture->fingers, gesture->dx, gesture->dy);
 	wl_signal_emit(&server->events.navigation_gesture, (void *)gesture);
 }
 
 /* ---- xdg toplevel listeners ---------------------------------------------------------------------------- */
 
 static void view_announce(struct weft_view *view) {
-	char app_id[256], title[512];
 	view->announced = true;
-	event_emit(view->server, "window-mapped\t%u\t%llu\t%s\t%s\t%s\t%d\t%d\t%d\t%d", view->id,
-		(unsigned long long)view_session(view), view_role_name(view),
-		event_text(app_id, sizeof(app_id), view->xdg_surface->toplevel->app_id),
-		event_text(title, sizeof(title), view->xdg_surface->toplevel->title),
-		view->geometry.x, view->geometry.y, view->geometry.width, view->geometry.height);
+	event_window_mapped(view->server, view->id, view_session(view), view_role_name(view), view->xdg_surface->toplevel->app_id,
+		view->xdg_surface->toplevel->title, view->geometry.x, view->geometry.y, view->geometry.width, view->geometry.height);
 }
 
 static void view_withdraw(struct weft_view *view) {
 	if (view->announced) {
 		view->announced = false;
-		event_emit(view->server, "window-closed\t%u\t%llu", view->id, (unsigned long long)view_session(view));
+		event_window_closed(view->server, view->id, view_session(view));
 	}
 }
 
@@ -374,10 +370,8 @@ static void view_handle_metadata(struct weft_view *view) {
 	if (!view->announced) {
 		return;
 	}
-	char app_id[256], title[512];
-	event_emit(view->server, "window-changed\t%u\t%llu\t%s\t%s", view->id, (unsigned long long)view_session(view),
-		event_text(app_id, sizeof(app_id), view->xdg_surface->toplevel->app_id),
-		event_text(title, sizeof(title), view->xdg_surface->toplevel->title));
+	event_window_changed(view->server, view->id, view_session(view), view->xdg_surface->toplevel->app_id,
+		view->xdg_surface->toplevel->title);
 }
 
 static void view_handle_set_title(struct wl_listener *listener, void *data) {

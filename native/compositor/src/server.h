@@ -217,10 +217,16 @@ int output_list(struct weft_server *server, char *buffer, size_t buffer_len);
 bool output_first_box(struct weft_server *server, struct wlr_box *box);
 struct weft_output *output_by_name(struct weft_server *server, const char *name); /* NULL/"" = first output */
 
-/* events.c: one line per event, fields separated by tabs; text fields are cleaned with event_text. */
+/* events.c: the events to Bun, one writer each (protocol/compositor-events.ts is their table). */
 bool events_init(struct weft_server *server);
 void events_finish(struct weft_server *server);
-void event_emit(struct weft_server *server, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void event_window_mapped(struct weft_server *server, uint32_t id, uint64_t session, const char *role, const char *app_id,
+	const char *title, int x, int y, int width, int height);
+void event_window_changed(struct weft_server *server, uint32_t id, uint64_t session, const char *app_id, const char *title);
+void event_window_closed(struct weft_server *server, uint32_t id, uint64_t session);
+/* id 0, session 0: nothing has keyboard focus. */
+void event_focus(struct weft_server *server, uint32_t id, uint64_t session);
+void event_gesture(struct weft_server *server, uint32_t type, uint32_t fingers, double dx, double dy);
 /* Copies src into dst (dst_len bytes) with tabs, newlines and other control characters replaced by spaces. */
 const char *event_text(char *dst, size_t dst_len, const char *src);
 
