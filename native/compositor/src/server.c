@@ -22,29 +22,6 @@
 
 /* ---- the request queue (compositor-thread side) --------------------------------------------------- */
 
-static void server_run_request(struct weft_server *server, struct weft_request *request) {
-	switch (request->kind) {
-	case WEFT_REQUEST_OPEN_CLIENT:
-		request->result = client_open(server, request->open_client.fd, request->open_client.role,
-			request->open_client.session_id);
-		break;
-	case WEFT_REQUEST_LIST_OUTPUTS:
-		request->result = output_list(server, request->list_outputs.buffer, request->list_outputs.buffer_len);
-		break;
-	case WEFT_REQUEST_CLIENT_COUNT:
-		request->result = wl_list_length(&server->clients);
-		break;
-	case WEFT_REQUEST_CALL:
-		request->result = request->call.fn(server, request->call.arg);
-		break;
-	case WEFT_REQUEST_STOP:
-		/* wl_display_run returns after this dispatch; teardown continues in server_thread_main. */
-		wl_display_terminate(server->wl_display);
-		request->result = 0;
-		break;
-	}
-}
-
 static int server_handle_request_fd(int fd, uint32_t mask, void *data) {
 	struct weft_server *server = data;
 	uint64_t count;
@@ -63,7 +40,7 @@ static int server_handle_request_fd(int fd, uint32_t mask, void *data) {
 
 	struct weft_request *request;
 	wl_list_for_each(request, &batch, link) {
-		server_run_request(server, request);
+		request->result = request->fn(server, request->arg);
 	}
 
 	pthread_mutex_lock(&server->lock);
@@ -79,8 +56,10 @@ static int server_handle_request_fd(int fd, uint32_t mask, void *data) {
 
 /* ---- the request queue (Bun-thread side) --------------------------------------------------------- */
 
-/* Queues request, wakes the compositor thread and waits for the answer. always: queue even when stopping. */
-static int server_call(struct weft_server *server, struct weft_request *request, bool always) {
+/* Runs fn(server, arg) on the compositor thread and waits for its result. always: even when stopping. */
+static int server_call(struct weft_server *server, weft_thread_fn fn, void *arg, bool always) {
+	struct weft_request storage = { .fn = fn, .arg = arg };
+	struct weft_request *request = &storage;
 	pthread_mutex_lock(&server->lock);
 	if (!server->accepting && !always) {
 		pthread_mutex_unlock(&server->lock);
@@ -100,8 +79,7 @@ static int server_call(struct weft_server *server, struct weft_request *request,
 }
 
 int server_call_on_thread(struct weft_server *server, weft_thread_fn fn, void *arg) {
-	struct weft_request request = { .kind = WEFT_REQUEST_CALL, .call = { .fn = fn, .arg = arg } };
-	return server_call(server, &request, false);
+	return server_call(server, fn, arg, false);
 }
 
 /* ---- start-up and teardown (compositor thread) --------------------------------------------------- */
@@ -374,6 +352,17 @@ fail_free:
 	return NULL;
 }
 
+struct open_client_args {
+	int fd; /* the compositor's end of the socketpair; wl_client_create takes it */
+	enum weft_role role;
+	uint64_t session_id;
+};
+
+static int run_open_client(struct weft_server *server, void *data) {
+	struct open_client_args *args = data;
+	return client_open(server, args->fd, args->role, args->session_id);
+}
+
 WEFT_API int weft_compositor_open_client(struct weft_compositor *compositor, uint32_t role, uint64_t session_id) {
 	struct weft_server *server = (struct weft_server *)compositor;
 	if (role != WEFT_ROLE_SHELL && role != WEFT_ROLE_APPLICATION) {
@@ -383,11 +372,8 @@ WEFT_API int weft_compositor_open_client(struct weft_compositor *compositor, uin
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
 		return -errno;
 	}
-	struct weft_request request = {
-		.kind = WEFT_REQUEST_OPEN_CLIENT,
-		.open_client = { .fd = fds[0], .role = role, .session_id = session_id },
-	};
-	int result = server_call(server, &request, false);
+	struct open_client_args args = { .fd = fds[0], .role = role, .session_id = session_id };
+	int result = server_call(server, run_open_client, &args, false);
 	if (result == -ESHUTDOWN) {
 		close(fds[0]); /* never reached the compositor thread */
 	}
@@ -398,17 +384,33 @@ WEFT_API int weft_compositor_open_client(struct weft_compositor *compositor, uin
 	return fds[1];
 }
 
+struct list_outputs_args {
+	char *buffer;
+	size_t buffer_len;
+};
+
+static int run_list_outputs(struct weft_server *server, void *data) {
+	struct list_outputs_args *args = data;
+	return output_list(server, args->buffer, args->buffer_len);
+}
+
 WEFT_API int weft_compositor_list_outputs(struct weft_compositor *compositor, char *buffer, size_t buffer_len) {
-	struct weft_request request = {
-		.kind = WEFT_REQUEST_LIST_OUTPUTS,
-		.list_outputs = { .buffer = buffer, .buffer_len = buffer_len },
-	};
-	return server_call((struct weft_server *)compositor, &request, false);
+	struct list_outputs_args args = { .buffer = buffer, .buffer_len = buffer_len };
+	return server_call((struct weft_server *)compositor, run_list_outputs, &args, false);
+}
+
+static int run_client_count(struct weft_server *server, void *data) {
+	return wl_list_length(&server->clients);
 }
 
 WEFT_API int weft_compositor_client_count(struct weft_compositor *compositor) {
-	struct weft_request request = { .kind = WEFT_REQUEST_CLIENT_COUNT };
-	return server_call((struct weft_server *)compositor, &request, false);
+	return server_call((struct weft_server *)compositor, run_client_count, NULL, false);
+}
+
+/* wl_display_run returns after this dispatch; teardown continues in server_thread_main. */
+static int run_stop(struct weft_server *server, void *data) {
+	wl_display_terminate(server->wl_display);
+	return 0;
 }
 
 WEFT_API void weft_compositor_stop(struct weft_compositor *compositor) {
@@ -417,8 +419,7 @@ WEFT_API void weft_compositor_stop(struct weft_compositor *compositor) {
 	pthread_mutex_lock(&server->lock);
 	server->accepting = false;
 	pthread_mutex_unlock(&server->lock);
-	struct weft_request request = { .kind = WEFT_REQUEST_STOP };
-	server_call(server, &request, true);
+	server_call(server, run_stop, NULL, true);
 	pthread_join(server->thread, NULL);
 
 	close(server->request_fd);

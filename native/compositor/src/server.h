@@ -28,35 +28,16 @@ struct weft_server;
 struct weft_view;
 struct weft_input;
 
-/* A call from Bun waiting for the compositor thread (it lives on the caller's stack until done). */
-enum weft_request_kind {
-	WEFT_REQUEST_OPEN_CLIENT,
-	WEFT_REQUEST_LIST_OUTPUTS,
-	WEFT_REQUEST_CLIENT_COUNT,
-	WEFT_REQUEST_CALL, /* run call.fn(server, call.arg) on the compositor thread */
-	WEFT_REQUEST_STOP,
-};
-
 /* A function a module runs on the compositor thread for Bun (server_call_on_thread). Returns >= 0 or -errno. */
 typedef int (*weft_thread_fn)(struct weft_server *server, void *arg);
 
+/*
+ * The one way Bun's thread crosses to the compositor thread: a call of fn(server, arg) there, waited for. It lives
+ * on the caller's stack until done.
+ */
 struct weft_request {
-	enum weft_request_kind kind;
-	union {
-		struct {
-			int fd; /* the compositor's end of the socketpair; wl_client_create takes it */
-			enum weft_role role;
-			uint64_t session_id;
-		} open_client;
-		struct {
-			char *buffer;
-			size_t buffer_len;
-		} list_outputs;
-		struct {
-			weft_thread_fn fn;
-			void *arg;
-		} call;
-	};
+	weft_thread_fn fn;
+	void *arg;
 	int result;
 	bool done;
 	struct wl_list link; /* weft_server.requests */
