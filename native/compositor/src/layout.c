@@ -351,7 +351,7 @@ static void view_handle_unmap(struct wl_listener *listener, void *data) {
 	layout_focus_after(view->server, view);
 }
 
-static void view_handle_request_state(struct wl_listener *listener, void *data) {
+static void view_handle_request_maximize(struct wl_listener *listener, void *data) {
 	struct weft_view *view = wl_container_of(listener, view, request_maximize);
 	/* The layout decides (maximized in its slot, never fullscreen); xdg-shell still wants a configure back. */
 	if (view->initial_commit_seen) {
@@ -461,7 +461,7 @@ void server_handle_new_xdg_surface(struct wl_listener *listener, void *data) {
 	wl_signal_add(&xdg_surface->events.unmap, &view->unmap);
 	view->destroy.notify = view_handle_destroy;
 	wl_signal_add(&xdg_surface->events.destroy, &view->destroy);
-	view->request_maximize.notify = view_handle_request_state;
+	view->request_maximize.notify = view_handle_request_maximize;
 	wl_signal_add(&xdg_surface->toplevel->events.request_maximize, &view->request_maximize);
 	view->request_fullscreen.notify = view_handle_request_fullscreen;
 	wl_signal_add(&xdg_surface->toplevel->events.request_fullscreen, &view->request_fullscreen);

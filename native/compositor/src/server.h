@@ -163,7 +163,6 @@ struct weft_view {
 	struct weft_server *server;
 	uint32_t id;                /* stable for the view's life, never reused while the compositor runs */
 	struct wlr_xdg_surface *xdg_surface;
-	struct wlr_scene_node *scene_node;
 	struct weft_client *client; /* who made it: role and session */
 	struct wlr_box geometry;    /* where the layout put it, layout coordinates */
 	struct wlr_scene_tree *tree; /* ours: enabled only while the view's session is shown; data = the view */
