@@ -210,10 +210,23 @@ void event_gesture(struct weft_server *server, uint32_t type, uint32_t fingers, 
 /* Copies src into dst (dst_len bytes) with tabs, newlines and other control characters replaced by spaces. */
 const char *event_text(char *dst, size_t dst_len, const char *src);
 
-/* layout.c */
-bool layout_init(struct weft_server *server);
+/* view.c: a toplevel's life (created, mapped, retitled, unmapped, destroyed) and what it is. */
 void server_handle_new_xdg_surface(struct wl_listener *listener, void *data);
+bool view_is_shell(const struct weft_view *view);
+uint64_t view_session(const struct weft_view *view);
+const char *view_role_name(const struct weft_view *view); /* "shell" or "application" */
+
+/* decoration.c: every toplevel is decorated server side. */
 void server_handle_new_toplevel_decoration(struct wl_listener *listener, void *data);
+
+/* layout.c: where every toplevel goes and who has the keyboard. */
+bool layout_init(struct weft_server *server);
+/* A dialog (a toplevel with a parent) keeps its own size, centred in the area; every other toplevel fills it. */
+void view_place(struct weft_view *view);
+/* Enables the views of the shown session (and the shell's) in the scene, disables the others. */
+void layout_update_visibility(struct weft_server *server);
+/* After gone stopped being focusable: its session's next window, else home. */
+void layout_focus_after(struct weft_server *server, struct weft_view *gone);
 /* Recomputes the application area and places every view (after output or reservation changes). */
 void layout_arrange(struct weft_server *server);
 /* Gives view keyboard focus (NULL: none), raises it, shows its session in the application area. */
