@@ -15,6 +15,9 @@
 
 import { parseArgs } from "node:util";
 import { appIdProblem, type AppId } from "./app-id.ts";
+import { UsageError } from "./usage.ts";
+
+export { UsageError };
 
 export type SessionChildProgram = "weft-runtime" | "weft-app-shell";
 
@@ -36,13 +39,6 @@ const U64_MAX = (1n << 64n) - 1n;
 export function usage(program: SessionChildProgram): string {
   const channel = program === "weft-app-shell" ? "--channel-fd <n>" : "[--channel-fd <n>]";
   return `usage: ${program} <app_id> <session_id> --supervisor <unique bus name> ${channel}`;
-}
-
-export class UsageError extends Error {
-  constructor(program: SessionChildProgram, message: string) {
-    super(`${message}\n${usage(program)}`);
-    this.name = "UsageError";
-  }
 }
 
 /** A D-Bus unique connection name: `:` then two or more dot-separated elements of [A-Za-z0-9_-], ≤ 255 bytes. */
@@ -76,7 +72,7 @@ export function parseSessionChildArgs(program: "weft-app-shell", argv: string[])
 export function parseSessionChildArgs(program: SessionChildProgram, argv: string[]): SessionChildArgs;
 export function parseSessionChildArgs(program: SessionChildProgram, argv: string[]): SessionChildArgs {
   const fail = (message: string): never => {
-    throw new UsageError(program, message);
+    throw new UsageError(`${message}\n${usage(program)}`);
   };
   let parsed;
   try {

@@ -14,6 +14,7 @@
  * unexpected failure. The session's children add their own above these (protocol/session-child.ts).
  */
 
+import { UsageError } from "../../protocol/usage.ts";
 import type { BusConnection } from "./bus/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 
@@ -22,8 +23,7 @@ export const EXIT = { stopped: 0, busLost: 1, usage: 2, startFailed: 3, internal
 /** A start-up step failed; the message says which and why. */
 export class StartError extends Error {}
 
-/** A command line the program does not take; the message says what is wrong (and shows the usage). */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Runs one start-up step; its failure becomes a StartError prefixed with `what`. */
 export async function startStep<T>(what: string, work: () => Promise<T> | T): Promise<T> {
@@ -49,7 +49,7 @@ export interface ServiceSpec<Args> {
   program: string;
   /** The logger's service name (`appd`). */
   service: string;
-  /** Reads the command line; throws UsageError (or an error whose class is named UsageError). Default: none. */
+  /** Reads the command line; throws UsageError (protocol/usage.ts) for one it does not take. Default: none. */
   parseArgs?: (argv: string[]) => Args;
   /** Fields every log line carries (the app and session of a session's child). */
   logFields?: (args: Args) => Record<string, string>;
@@ -70,8 +70,7 @@ export async function runService<Args = undefined>(spec: ServiceSpec<Args>, argv
   try {
     args = (spec.parseArgs ?? (noArguments(spec.program) as unknown as (argv: string[]) => Args))(argv);
   } catch (error) {
-    // protocol/session-child.ts has a UsageError of its own (protocol/ imports nothing of services): same name.
-    const usage = error instanceof UsageError || (error as Error).name === "UsageError";
+    const usage = error instanceof UsageError;
     const text = usage ? (error as Error).message : String(error);
     process.stderr.write(text.startsWith("usage:") ? `${text}\n` : `${spec.program}: ${text}\n`);
     return usage ? EXIT.usage : EXIT.internal;
