@@ -15,12 +15,12 @@
  * bus; 2 usage; 3 could not start; 4 Chromium exited or crashed (the app's window is gone); 70 internal error.
  */
 
-import { existsSync, fstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { connectBus, type BusConnection } from "../common/bus/index.ts";
+import { connectBus } from "../common/bus/index.ts";
 import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
-import { runService, StartError, type ServiceContext } from "../common/daemon.ts";
+import { runService, StartError, startStep, type ServiceContext } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { MAX_INBOUND } from "../../protocol/limits.ts";
@@ -115,28 +115,16 @@ function readUiKit(log: Logger): string | undefined {
 }
 
 /** The session channel appd passed at `fd`; it ends the app-shell when it closes (the runtime is gone). */
-function openChannel(fd: number, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void): SessionChannel {
-  let isSocket = false;
-  try {
-    isSocket = fstatSync(fd).isSocket();
-  } catch {
-    // not open
-  }
-  if (!isSocket) throw new StartError(`--channel-fd ${fd} is not an open socket: the session channel is the descriptor appd passes at spawn`);
-  const channel = SessionChannel.fromFd(fd, log);
+async function openChannel(fd: number, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void): Promise<SessionChannel> {
+  const channel = await startStep("cannot open the session channel", () => SessionChannel.inherited(fd, log));
   cleanup.defer(() => channel.close());
   void channel.closed.then(() => end({ code: APP_SHELL_EXIT.ended, why: "the session channel to the runtime closed" }));
   return channel;
 }
 
 async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStack, end: (ending: Ending) => void, ended: Promise<Ending>): Promise<Ending> {
-  const channel = openChannel(args.channelFd, log, cleanup, end);
-  let bus: BusConnection;
-  try {
-    bus = await connectBus({ logger: log });
-  } catch (error) {
-    throw new StartError(`cannot connect to the bus: ${(error as Error).message}`);
-  }
+  const channel = await openChannel(args.channelFd, log, cleanup, end);
+  const bus = await startStep("cannot connect to the bus", () => connectBus({ logger: log }));
   cleanup.defer(() => bus.close());
   void bus.disconnected.then(() => end({ code: APP_SHELL_EXIT.lostBus, why: "lost the bus" }));
 
@@ -168,19 +156,9 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
   // Before anything is asked of the compositor: a view is never started with a network (chromium.ts).
   const noNetwork = noNetworkNamespaceProblem();
   if (noNetwork !== null) throw new StartError(noNetwork);
-  let waylandFd: number;
-  try {
-    [waylandFd] = (await bus.call({
-      destination: Compositor.busName,
-      path: Compositor.path,
-      interface: Compositor1.name,
-      member: "OpenClient",
-      signature: "st",
-      body: ["application", args.sessionId],
-    })) as [number];
-  } catch (error) {
-    throw new StartError(`the compositor gave no Wayland connection for the session: ${(error as Error).message}`);
-  }
+  const waylandFd = await startStep("the compositor gave no Wayland connection for the session", () =>
+    bus.proxy(Compositor1, Compositor).call("OpenClient", "application", args.sessionId),
+  );
 
   const origin = viewOrigin(args.appId);
   const entryUrl = `${origin}/${ui.entry.split("/").map(encodeURIComponent).join("/")}`;

@@ -19,6 +19,7 @@
  * that is not UTF-8 or longer than MAX_PAYLOAD_LENGTH closes the channel.
  */
 
+import { fstatSync } from "node:fs";
 import { MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
 import type { Logger } from "./log.ts";
 import { UnixFdStream } from "./bus/transport.ts";
@@ -135,6 +136,21 @@ export class SessionChannel {
 
   /** Takes over `fd`, a connected stream socket (the end appd passed at spawn). */
   static fromFd(fd: number, log: Logger): SessionChannel {
+    return new SessionChannel(fd, log);
+  }
+
+  /**
+   * Takes over the channel a child of appd inherited as `--channel-fd fd`, after checking that it is an open
+   * socket: an Error saying so otherwise (a child's start-up step).
+   */
+  static inherited(fd: number, log: Logger): SessionChannel {
+    let isSocket = false;
+    try {
+      isSocket = fstatSync(fd).isSocket();
+    } catch {
+      // not open
+    }
+    if (!isSocket) throw new Error(`--channel-fd ${fd} is not an open socket: the session channel is the descriptor appd passes at spawn`);
     return new SessionChannel(fd, log);
   }
 

@@ -147,10 +147,11 @@ export function hostImports(context: HostContext): HostImport[] {
  */
 function filesFunctions(context: HostContext): Record<string, Impl> {
   const files = context.bus.proxy(FilePortal1, FilePortal);
-  /** One portal call as this session: its answer, or the guest's error message. */
-  const portal = async <T>(call: (session: bigint) => Promise<T>): Promise<{ ok: T } | { error: string }> => {
+  const session = context.session.sessionId;
+  /** One portal call (as this session): its answer, or the guest's error message. */
+  const portal = async <T>(call: () => Promise<T>): Promise<{ ok: T } | { error: string }> => {
     try {
-      return { ok: await call(context.session.sessionId) };
+      return { ok: await call() };
     } catch (error) {
       if (isBusError(error, ErrorNames.ServiceUnknown) || isBusError(error, ErrorNames.NameHasNoOwner)) {
         return { error: "the file portal is not running in this session" };
@@ -163,7 +164,7 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
   return Object.fromEntries([
     // Contents cross the bus in sealed memfds, never in a message (common/sealed-content.ts).
     define("read", async ([path]) => {
-      const answer = await portal((session) => files.call("Read", session, str(path)));
+      const answer = await portal(() => files.call("Read", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
       try {
         return [ok(takeSealedContent(answer.ok, MAX_PORTAL_CONTENT_BYTES))];
@@ -173,26 +174,26 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
       }
     }),
     define("write", async ([path, data]) => {
-      const answer = await withSealedContent("weft-files-write", data as Uint8Array, (fd) => portal((session) => files.call("Write", session, str(path), fd)));
+      const answer = await withSealedContent("weft-files-write", data as Uint8Array, (fd) => portal(() => files.call("Write", session, str(path), fd)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
     define("list-dir", async ([path]) => {
-      const answer = await portal((session) => files.call("List", session, str(path)));
+      const answer = await portal(() => files.call("List", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
       return [ok(answer.ok.map(([name, type]) => ({ name, kind: kind(type) })))];
     }),
     define("stat", async ([path]) => {
-      const answer = await portal((session) => files.call("Stat", session, str(path)));
+      const answer = await portal(() => files.call("Stat", session, str(path)));
       if ("error" in answer) return [err(answer.error)];
       const [type, size, modifiedMs] = answer.ok;
       return [ok({ kind: kind(type), size: BigInt(size), "modified-ms": BigInt(modifiedMs) })];
     }),
     define("remove", async ([path]) => {
-      const answer = await portal((session) => files.call("Remove", session, str(path)));
+      const answer = await portal(() => files.call("Remove", session, str(path)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
     define("mkdir", async ([path]) => {
-      const answer = await portal((session) => files.call("Mkdir", session, str(path)));
+      const answer = await portal(() => files.call("Mkdir", session, str(path)));
       return [("error" in answer) ? err(answer.error) : ok()];
     }),
   ]);

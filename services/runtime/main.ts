@@ -14,7 +14,6 @@
  * was stopped; 2 usage; 3 the session could not start (package refused, supervisor absent, environment).
  */
 
-import { fstatSync } from "node:fs";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { runService, StartError, startStep, type ServiceContext } from "../common/daemon.ts";
 import type { Logger } from "../common/log.ts";
@@ -42,15 +41,8 @@ async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
  * Serves the session channel to the app-shell (common/session-channel.ts): Hello attaches it as the UI end, each
  * Post is queued for the guest and answered with Posted (empty, or the refusal), in order.
  */
-function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup: AsyncDisposableStack): void {
-  let isSocket = false;
-  try {
-    isSocket = fstatSync(fd).isSocket();
-  } catch {
-    // not open
-  }
-  if (!isSocket) throw new StartError(`--channel-fd ${fd} is not an open socket: the session channel is the descriptor appd passes at spawn`);
-  const channel = SessionChannel.fromFd(fd, log);
+async function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup: AsyncDisposableStack): Promise<void> {
+  const channel = await startStep("cannot open the session channel", () => SessionChannel.inherited(fd, log));
   channel.onFrame((frame) => {
     switch (frame.kind) {
       case FrameKind.Hello:
@@ -89,7 +81,7 @@ async function runSession(ctx: ServiceContext<SessionChildArgs>): Promise<GuestE
 
   const outputs = new BusOutputs();
   const session = new RuntimeSession(args.appId, args.sessionId, args.supervisor, granted.map((c) => c.name), outputs, log, args.channelFd === undefined ? "bus" : "channel");
-  if (args.channelFd !== undefined) serveChannel(args.channelFd, session, log, cleanup);
+  if (args.channelFd !== undefined) await serveChannel(args.channelFd, session, log, cleanup);
   let guest: Guest | undefined;
   let stopReason: string | undefined;
   // SIGTERM and SIGINT (handled from the first moment: common/daemon.ts) stop the session the way Stop does.

@@ -64,7 +64,7 @@ export class GuestMemoryBudget {
   #refusedAtRelease = 0;
 
   /** `limitBytes` per linear memory; undefined: no limit. */
-  constructor(readonly limitBytes: number | undefined) {
+  constructor(limitBytes: number | undefined) {
     this.#budget = library().weft_guest_memory_bind(limitBytes === undefined ? 0xffff_ffff_ffff_ffffn : BigInt(limitBytes)) as Pointer | null;
     if (this.#budget === null) throw new Error("cannot allocate the guest's memory budget");
   }
