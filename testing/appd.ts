@@ -69,12 +69,10 @@ export class CompositorProcess {
   }
 
   async serving(): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    while (!(await this.world.supervisor.nameHasOwner(Compositor.busName))) {
-      if (this.process.exitCode !== null) throw new Error(`weft-compositor exited ${this.process.exitCode}: ${await this.log}`);
-      if (Date.now() > deadline) throw new Error("weft-compositor did not start");
-      await Bun.sleep(50);
-    }
+    const exited = this.process.exited.then(async (code): Promise<never> => {
+      throw new Error(`weft-compositor exited ${code}: ${await this.log}`);
+    });
+    await this.world.supervisor.waitForOwner(Compositor.busName, { timeoutMs: 20_000, abandon: exited, timeoutMessage: "weft-compositor did not start" });
   }
 
   call(member: string, signature = "", body: unknown[] = [], iface = Compositor1.name): Promise<unknown[]> {

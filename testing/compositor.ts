@@ -81,12 +81,14 @@ export class CompositorWorld {
   }
 
   async #waitForName(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.client.nameHasOwner(Compositor.busName))) {
-      if (this.service.exitCode !== null) throw new Error(`weft-compositor exited ${this.service.exitCode}: ${await this.serviceLog}`);
-      if (Date.now() > deadline) throw new Error(`weft-compositor did not own ${Compositor.busName} in ${timeoutMs} ms`);
-      await Bun.sleep(50);
-    }
+    const exited = this.service.exited.then(async (code): Promise<never> => {
+      throw new Error(`weft-compositor exited ${code}: ${await this.serviceLog}`);
+    });
+    await this.client.waitForOwner(Compositor.busName, {
+      timeoutMs,
+      abandon: exited,
+      timeoutMessage: `weft-compositor did not own ${Compositor.busName} in ${timeoutMs} ms`,
+    });
   }
 
   call(member: string, signature = "", body: unknown[] = []): Promise<unknown[]> {

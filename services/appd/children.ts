@@ -58,10 +58,6 @@ export class SessionChild {
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => options.onLogLine?.(line));
     this.exitCode = this.process.exited;
   }
-
-  protected describe(): string {
-    return `the child of session ${this.options.sessionId}`;
-  }
 }
 
 export interface SpawnRuntimeOptions extends SessionChildOptions {
@@ -80,36 +76,26 @@ export class RuntimeHandle extends SessionChild {
     this.client = options.supervisor.proxy(Runtime1, Runtime.of(options.sessionId));
   }
 
-  protected override describe(): string {
-    return `weft-runtime for ${this.options.appId}`;
-  }
-
   /**
    * Resolves once the runtime's State is `state`, from its PropertiesChanged signal (and one read, for a state
    * reached before the subscription); rejects if it exits first or the time runs out.
    */
-  async waitForState(state: "running" | "exited", timeoutMs = 60_000): Promise<void> {
-    let settle!: (error?: Error) => void;
-    const reached = new Promise<Error | undefined>((resolve) => (settle = resolve));
-    const subscription = await this.options.supervisor.subscribeSignal(
+  async waitForState(state: "running", timeoutMs = 60_000): Promise<void> {
+    const runtime = `weft-runtime for ${this.options.appId}`;
+    const exited = this.exitCode.then((code): never => {
+      throw new Error(`${runtime} exited with ${code} before it was ${state}`);
+    });
+    await this.options.supervisor.waitForSignal(
       { sender: this.busName, path: Runtime.path, interface: PROPERTIES, member: "PropertiesChanged" },
-      ([iface, changed]) => {
-        if (iface === Runtime1.name && (changed as Record<string, { value: unknown }>).State?.value === state) settle();
+      ([iface, changed]) => (iface === Runtime1.name && (changed as Record<string, { value: unknown }>).State?.value === state ? true : undefined),
+      {
+        timeoutMs,
+        abandon: exited,
+        timeoutMessage: `${runtime} was not ${state} after ${timeoutMs} ms`,
+        // Not on the bus yet: the signal will tell.
+        current: () => this.client.get("State").then((current) => (current === state ? true : undefined), () => undefined),
       },
     );
-    const timer = setTimeout(() => settle(new Error(`${this.describe()} was not ${state} after ${timeoutMs} ms`)), timeoutMs);
-    void this.exitCode.then((code) => settle(state === "exited" ? undefined : new Error(`${this.describe()} exited with ${code} before it was ${state}`)));
-    try {
-      this.client.get("State").then(
-        (current) => current === state && settle(),
-        () => {}, // not on the bus yet: the signal will tell
-      );
-      const error = await reached;
-      if (error !== undefined) throw error;
-    } finally {
-      clearTimeout(timer);
-      await subscription.close();
-    }
   }
 
   /** Makes the supervisor's own connection the UI end; `onMessage` receives the guest's messages. */
@@ -140,10 +126,6 @@ export class AppShellHandle extends SessionChild {
   constructor(override readonly options: SpawnAppShellOptions) {
     super(APP_SHELL_MAIN, options);
     this.busName = AppShell.busName(options.sessionId);
-  }
-
-  protected override describe(): string {
-    return "weft-app-shell";
   }
 
   /** Resolves with the owner of the app-shell's bus name once it is ready; rejects if it exits first or time runs out. */

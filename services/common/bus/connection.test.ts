@@ -328,3 +328,40 @@ describe("who owns a name", () => {
     expect(await client.nameOwner("org.weft.Nobody")).toBeUndefined();
   });
 });
+
+describe("waiting on the bus, never polling", () => {
+  test("waitForOwner resolves when the name is taken, at once when it already is, and names the name at the deadline", async () => {
+    const taker = await connectBus({ address: bus.address });
+    try {
+      const waiting = client.waitForOwner("org.weft.Later1", { timeoutMs: 10_000 });
+      await Bun.sleep(50); // the wait is subscribed before the name exists
+      await taker.requestName("org.weft.Later1");
+      expect(await waiting).toBe(taker.uniqueName);
+      expect(await client.waitForOwner("org.weft.Later1", { timeoutMs: 1_000 })).toBe(taker.uniqueName);
+      // (Under Bun 1.4.5, expect(…).rejects never settled on these timer-ended waits: the rejection is taken here.)
+      expect((await client.waitForOwner("org.weft.Never1", { timeoutMs: 100 }).then(unexpectedSuccess, failed)).message).toBe("org.weft.Never1 had no owner within 100 ms");
+      expect((await client.waitForOwner("not a name", { timeoutMs: 100 }).then(unexpectedSuccess, failed)).message).toContain("is not a valid well-known bus name");
+    } finally {
+      await taker.close();
+    }
+  });
+
+  test("a wait ends as soon as its abandon rejects, and a later rejection of it is never unhandled", async () => {
+    const gone = Promise.withResolvers<never>();
+    const waiting = client.waitForOwner("org.weft.Never1", { timeoutMs: 10_000, abandon: gone.promise });
+    gone.reject(new Error("the process meant to take it exited"));
+    expect((await waiting.then(unexpectedSuccess, failed)).message).toBe("the process meant to take it exited");
+  });
+
+  test("waitForSignal takes the first matching signal, or what current() says happened before", async () => {
+    const rule = { sender: TEST1, path: TEST1_PATH, interface: TEST1, member: "Pinged" };
+    const match = ([text]: unknown[]) => (text === "second" ? "got it" : undefined);
+    const waiting = client.waitForSignal(rule, match, { timeoutMs: 10_000 });
+    await Bun.sleep(50);
+    await test1.call("Ping", "first"); // does not match
+    await test1.call("Ping", "second");
+    expect(await waiting).toBe("got it");
+    expect(await client.waitForSignal(rule, match, { timeoutMs: 10_000, current: async () => "already" })).toBe("already");
+    expect((await client.waitForSignal(rule, match, { timeoutMs: 100, timeoutMessage: "no second ping" }).then(unexpectedSuccess, failed)).message).toBe("no second ping");
+  });
+});

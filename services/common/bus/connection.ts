@@ -67,6 +67,14 @@ export interface SignalRule {
   extra?: string;
 }
 
+/** How long a wait may take, and what ends it early: `abandon` rejecting (the process meant to act has exited). */
+export interface WaitOptions {
+  timeoutMs: number;
+  abandon?: Promise<never>;
+  /** The rejection's message when time runs out. */
+  timeoutMessage?: string;
+}
+
 export interface Subscription {
   close(): Promise<void>;
 }
@@ -377,26 +385,49 @@ export class BusConnection implements AsyncDisposable {
    * `timeoutMs` (with `timeoutMessage`, or one naming the name), or as soon as `abandon` rejects (the process
    * meant to take it has exited).
    */
-  async waitForOwner(name: string, options: { timeoutMs: number; abandon?: Promise<never>; timeoutMessage?: string }): Promise<string> {
-    const { timeoutMs, abandon } = options;
-    if (!isValidWellKnownBusName(name)) throw new Error(`"${name}" is not a valid well-known bus name`);
-    let settle!: (outcome: { owner: string } | { error: Error }) => void;
-    const outcome = new Promise<{ owner: string } | { error: Error }>((resolve) => (settle = resolve));
-    const subscription = await this.subscribeSignal(
+  waitForOwner(name: string, options: WaitOptions): Promise<string> {
+    if (!isValidWellKnownBusName(name)) {
+      options.abandon?.catch(() => {}); // not waited on: its rejection is not ours to report
+      return Promise.reject(new Error(`"${name}" is not a valid well-known bus name`));
+    }
+    return this.waitForSignal(
       { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: `arg0='${name}'` },
-      ([changed, , owner]) => {
-        if (changed === name && typeof owner === "string" && owner !== "") settle({ owner });
-      },
+      ([changed, , owner]) => (changed === name && typeof owner === "string" && owner !== "" ? owner : undefined),
+      { ...options, timeoutMessage: options.timeoutMessage ?? `${name} had no owner within ${options.timeoutMs} ms`, current: () => this.nameOwner(name) },
     );
-    const timer = setTimeout(() => settle({ error: new Error(options.timeoutMessage ?? `${name} had no owner within ${timeoutMs} ms`) }), timeoutMs);
-    abandon?.catch((error: unknown) => settle({ error: error instanceof Error ? error : new Error(String(error)) }));
+  }
+
+  /**
+   * Resolves with the first value `match` finds in a signal matching `rule`, or in `options.current()` (asked once,
+   * after subscribing, for what happened before): waiting on signals, never polling. Rejects after `timeoutMs`,
+   * or as soon as `abandon` rejects.
+   */
+  async waitForSignal<T>(
+    rule: SignalRule,
+    match: (body: unknown[]) => T | undefined,
+    options: WaitOptions & { current?: () => Promise<T | undefined> },
+  ): Promise<T> {
+    let settle!: (outcome: { value: T } | { error: Error }) => void;
+    const outcome = new Promise<{ value: T } | { error: Error }>((resolve) => (settle = resolve));
+    // Before any await: an `abandon` that rejects meanwhile must never be an unhandled rejection.
+    options.abandon?.catch((error: unknown) => settle({ error: error instanceof Error ? error : new Error(String(error)) }));
+    const timer = setTimeout(() => settle({ error: new Error(options.timeoutMessage ?? `no ${rule.member ?? rule.interface} signal within ${options.timeoutMs} ms`) }), options.timeoutMs);
+    let subscription: Subscription;
     try {
-      // It may have been taken before the subscription: ask once.
-      const current = await this.nameOwner(name);
-      if (current !== undefined) settle({ owner: current });
+      subscription = await this.subscribeSignal(rule, (body) => {
+        const value = match(body);
+        if (value !== undefined) settle({ value });
+      });
+    } catch (error) {
+      clearTimeout(timer);
+      throw error;
+    }
+    try {
+      const current = await options.current?.();
+      if (current !== undefined) settle({ value: current });
       const settled = await outcome;
       if ("error" in settled) throw settled.error;
-      return settled.owner;
+      return settled.value;
     } finally {
       clearTimeout(timer);
       await subscription.close();

@@ -5,7 +5,7 @@
  * kept out of this entry point so services do not load them.
  */
 export { connectBus, BusConnection, DEFAULT_CALL_TIMEOUT_MS } from "./connection.ts";
-export type { CallOptions, CallRequest, ConnectOptions, ServiceClient, SignalRule, Subscription } from "./connection.ts";
+export type { CallOptions, CallRequest, ConnectOptions, ServiceClient, SignalRule, Subscription, WaitOptions } from "./connection.ts";
 export { resolveBusAddress, parseBusAddress } from "./address.ts";
 export type { BusKind, BusAddressOptions } from "./address.ts";
 export { contractPath, loadContract, parseContract, pickInterface, objectPathForName } from "../../../protocol/dbus/parse.ts";
