@@ -116,7 +116,7 @@ export async function benchAppShell(): Promise<BenchResult[]> {
     await appd.client.callWith(LONG, "Terminate", sandboxId);
 
     // Baseline: the runtime's Post → Message round trip, the test as UI end.
-    const runtime = world.spawn(COUNTER, 20_000);
+    const runtime = await world.spawn(COUNTER, 20_000);
     await runtime.waitForState("running");
     await runtime.bindUi();
     const trips: number[] = [];

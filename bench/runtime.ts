@@ -37,7 +37,7 @@ export async function benchRuntime(): Promise<BenchResult[]> {
   await world.start();
   try {
     await world.install(join(DEMO_DIST, COUNTER));
-    const warm = world.spawn(COUNTER, 1); // fills the compiled-component cache
+    const warm = await world.spawn(COUNTER, 1); // fills the compiled-component cache
     await warm.waitForState("running");
     await warm.stop();
     await warm.exitCode;
@@ -45,7 +45,7 @@ export async function benchRuntime(): Promise<BenchResult[]> {
     const launches: number[] = [];
     for (let i = 0; i < LAUNCHES; i++) {
       const started = performance.now();
-      const runtime = world.spawn(COUNTER, 100 + i);
+      const runtime = await world.spawn(COUNTER, 100 + i);
       await runtime.waitForState("running");
       launches.push(performance.now() - started);
       await runtime.stop();
@@ -67,7 +67,7 @@ export async function benchRuntime(): Promise<BenchResult[]> {
       await child.exited;
     }
 
-    const runtime = world.spawn(COUNTER, 200);
+    const runtime = await world.spawn(COUNTER, 200);
     await runtime.waitForState("running");
     await runtime.bindUi();
     const trips: number[] = [];

@@ -1,14 +1,16 @@
 /**
  * The command line of a session's two child processes, both started by appd (or a test playing appd):
  *
- *   weft-runtime   <app_id> <session_id> --supervisor <unique bus name> [--channel-fd <n>]
- *   weft-app-shell <app_id> <session_id> --supervisor <unique bus name>  --channel-fd <n>
+ *   weft-runtime   <app_id> <session_id> --supervisor <unique bus name> --package-fd <n> [--channel-fd <n>]
+ *   weft-app-shell <app_id> <session_id> --supervisor <unique bus name> --package-fd <n>  --channel-fd <n>
  *
  * `--supervisor` is the unique bus name of the process that started the child: only it may stop the session, and
- * when it leaves the bus the session ends. `--channel-fd` names the inherited descriptor of the session channel
- * (protocol/session-channel.md) that joins the runtime and the app-shell; a runtime without one serves a bus UI end
- * instead. Everything else a child needs (module, capabilities, UI files) comes from the verified package, never
- * from the command line, so the one who starts a child cannot widen what an app may do.
+ * when it leaves the bus the session ends. `--package-fd` names the inherited descriptor of the package record
+ * (protocol/package-record.ts): the package the supervisor verified, with the hash of every file. `--channel-fd`
+ * names the inherited descriptor of the session channel (protocol/session-channel.md) that joins the runtime and
+ * the app-shell; a runtime without one serves a bus UI end instead. Everything else a child needs (module,
+ * capabilities, UI files) comes from the verified package's files, never from the command line, so the one who
+ * starts a child cannot widen what an app may do.
  *
  * `sessionChildArgv` writes it (appd), `parseSessionChildArgs` reads it (the children): one grammar.
  */
@@ -26,19 +28,24 @@ export interface SessionChildArgs {
   sessionId: bigint;
   /** The unique bus name of the peer that started the child. */
   supervisor: string;
+  /** The inherited descriptor of the package record (protocol/package-record.ts). */
+  packageFd: number;
   /** The inherited descriptor of the session channel (always there for the app-shell). */
   channelFd?: number;
 }
 
-/** Where a spawned runtime or app-shell finds its end of the session channel: the first descriptor after the
- *  standard three. Whether it really is a connected socket is checked when the channel is opened. */
-export const CHILD_CHANNEL_FD = 3;
+/** Where a spawned runtime or app-shell finds the package record: the first descriptor after the standard three.
+ *  Whether it really is a sealed memfd is checked when it is read. */
+export const CHILD_PACKAGE_FD = 3;
+/** Where a spawned runtime or app-shell finds its end of the session channel. Whether it really is a connected
+ *  socket is checked when the channel is opened. */
+export const CHILD_CHANNEL_FD = 4;
 
 const U64_MAX = (1n << 64n) - 1n;
 
 export function usage(program: SessionChildProgram): string {
   const channel = program === "weft-app-shell" ? "--channel-fd <n>" : "[--channel-fd <n>]";
-  return `usage: ${program} <app_id> <session_id> --supervisor <unique bus name> ${channel}`;
+  return `usage: ${program} <app_id> <session_id> --supervisor <unique bus name> --package-fd <n> ${channel}`;
 }
 
 /** A D-Bus unique connection name: `:` then two or more dot-separated elements of [A-Za-z0-9_-], ≤ 255 bytes. */
@@ -46,11 +53,11 @@ export function isUniqueBusName(name: string): boolean {
   return name.length <= 255 && /^:[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/.test(name);
 }
 
-/** Why `text` cannot be a child's `--channel-fd`, or undefined: an inherited descriptor above the standard three
- *  (a process's own numbers go up to 2^20 at most). */
-export function channelFdProblem(text: string): string | undefined {
+/** Why `text` cannot be a child's `--<option>` descriptor, or undefined: an inherited descriptor above the
+ *  standard three (a process's own numbers go up to 2^20 at most). */
+export function inheritedFdProblem(option: "channel-fd" | "package-fd", text: string): string | undefined {
   if (/^[0-9]{1,7}$/.test(text) && Number(text) >= 3 && Number(text) <= 1_048_576) return undefined;
-  return `--channel-fd ${JSON.stringify(text.slice(0, 32))} is not a descriptor number from 3 to 1048576`;
+  return `--${option} ${JSON.stringify(text.slice(0, 32))} is not a descriptor number from 3 to 1048576`;
 }
 
 /** Hostile argument text, shortened before it is echoed into a message. */
@@ -61,7 +68,7 @@ function shown(text: string): string {
 /** The arguments (after the program) that start a child for `args` (the child checks them all again). */
 export function sessionChildArgv(args: Omit<SessionChildArgs, "appId"> & { appId: string }): string[] {
   const channel = args.channelFd === undefined ? [] : ["--channel-fd", String(args.channelFd)];
-  return [args.appId, String(args.sessionId), "--supervisor", args.supervisor, ...channel];
+  return [args.appId, String(args.sessionId), "--supervisor", args.supervisor, "--package-fd", String(args.packageFd), ...channel];
 }
 
 /** An app-shell's arguments: it always has the session channel. */
@@ -76,7 +83,7 @@ export function parseSessionChildArgs(program: SessionChildProgram, argv: string
   };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { supervisor: { type: "string" }, "channel-fd": { type: "string" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { supervisor: { type: "string" }, "package-fd": { type: "string" }, "channel-fd": { type: "string" } }, allowPositionals: true, strict: true });
   } catch (error) {
     return fail((error as Error).message.slice(0, 200));
   }
@@ -91,14 +98,20 @@ export function parseSessionChildArgs(program: SessionChildProgram, argv: string
   const supervisor = parsed.values.supervisor;
   if (supervisor === undefined) return fail("missing --supervisor: the unique bus name of the process that starts the session (appd)");
   if (!isUniqueBusName(supervisor)) fail(`--supervisor ${shown(supervisor)} is not a unique bus name like :1.42`);
+  const packageText = parsed.values["package-fd"];
+  if (packageText === undefined) return fail("missing --package-fd: the record of the package appd verified, which appd passes");
+  const packageProblem = inheritedFdProblem("package-fd", packageText);
+  if (packageProblem !== undefined) fail(packageProblem);
   const channelText = parsed.values["channel-fd"];
   if (channelText === undefined && program === "weft-app-shell") fail("missing --channel-fd: the session channel to the runtime, which appd passes");
-  const channelProblem = channelText === undefined ? undefined : channelFdProblem(channelText);
+  const channelProblem = channelText === undefined ? undefined : inheritedFdProblem("channel-fd", channelText);
   if (channelProblem !== undefined) fail(channelProblem);
+  if (channelText !== undefined && channelText === packageText) fail("--package-fd and --channel-fd name the same descriptor");
   return {
     appId: appId as AppId,
     sessionId: BigInt(sessionText),
     supervisor,
+    packageFd: Number(packageText),
     ...(channelText === undefined ? {} : { channelFd: Number(channelText) }),
   };
 }

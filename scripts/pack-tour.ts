@@ -15,6 +15,8 @@ import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
 import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../services/common/bus/private-bus.ts";
 import { RuntimeHandle } from "../services/appd/children.ts";
+import { openVerifiedPackage } from "../services/common/verified-package.ts";
+import { assertAppId } from "../protocol/app-id.ts";
 
 const repo = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
@@ -119,7 +121,7 @@ await step("start a private D-Bus daemon for the sessions", async () => {
 async function session(appId: string, id: bigint, commands: string[], replies: number): Promise<string[]> {
   const received: string[] = [];
   const runtime = new RuntimeHandle({
-    appId,
+    package: await openVerifiedPackage(assertAppId(appId), "run", env),
     sessionId: id,
     supervisor: supervisor!,
     env: { ...env, WEFT_BUS_ADDRESS: bus!.address },

@@ -14,6 +14,8 @@ import { signPackage } from "../services/common/signing.ts";
 import { installPackage } from "../services/common/store.ts";
 import { loadTrustStore } from "../services/common/trust.ts";
 import { RuntimeHandle } from "../services/appd/children.ts";
+import { openVerifiedPackage, type VerifiedPackage } from "../services/common/verified-package.ts";
+import { assertAppId } from "../protocol/app-id.ts";
 import { until } from "./until.ts";
 
 const REPO = join(import.meta.dir, "..");
@@ -78,9 +80,14 @@ export class RuntimeWorld {
     return dir;
   }
 
-  /** Starts `weft-runtime <appId> <sessionId> --supervisor <ours>`. */
-  spawn(appId: string, sessionId: number, options: { supervisor?: string } = {}): RuntimeProcess {
-    return new RuntimeProcess(this, appId, sessionId, options.supervisor ?? this.supervisor.uniqueName);
+  /** `appId`'s installed package verified as appd verifies it before a launch (its record goes to the children). */
+  verified(appId: string): Promise<VerifiedPackage> {
+    return openVerifiedPackage(assertAppId(appId), "run", this.env);
+  }
+
+  /** Verifies `appId`'s package, then starts `weft-runtime <appId> <sessionId> --supervisor <ours>` with its record. */
+  async spawn(appId: string, sessionId: number, options: { supervisor?: string } = {}): Promise<RuntimeProcess> {
+    return new RuntimeProcess(this, await this.verified(appId), sessionId, options.supervisor ?? this.supervisor.uniqueName);
   }
 
   async close(): Promise<void> {
@@ -95,9 +102,9 @@ export class RuntimeProcess extends RuntimeHandle {
   readonly logLines: any[] = [];
   #onMessage: (() => void) | undefined;
 
-  constructor(world: RuntimeWorld, appId: string, sessionId: number, supervisor: string) {
+  constructor(world: RuntimeWorld, pkg: VerifiedPackage, sessionId: number, supervisor: string) {
     super({
-      appId,
+      package: pkg,
       sessionId: BigInt(sessionId),
       supervisor: world.supervisor,
       supervisorName: supervisor,

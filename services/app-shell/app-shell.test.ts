@@ -19,6 +19,8 @@ import { DEMO_DIST, until } from "../../testing/runtime.ts";
 import { connectBus } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { RuntimeHandle, AppShellHandle } from "../appd/children.ts";
+import { openVerifiedPackage } from "../common/verified-package.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 import { profileParentFor } from "../common/app-shell-profile.ts";
 import { AppD1, AppD1Session, AppShell, AppShell1, AppShell1Inspect } from "../../protocol/dbus/index.ts";
 
@@ -386,7 +388,8 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     const supervisor = await connectBus({ address: world.bus.address });
     // The test does what appd does: one session channel, an end for each.
     const [runtimeEnd, shellEnd] = makeSocketPair();
-    const runtime = new RuntimeHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env: world.env, channelFd: runtimeEnd });
+    const pkg = await openVerifiedPackage(assertAppId(SANDBOX), "run", world.env);
+    const runtime = new RuntimeHandle({ package: pkg, sessionId: 900n, supervisor, env: world.env, channelFd: runtimeEnd });
     closeFd(runtimeEnd);
     await runtime.waitForState("running");
     // A session with a channel takes no bus peer as its UI end.
@@ -394,7 +397,7 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     expect(bindRefused).toBe("org.weft.Runtime1.Error.AccessDenied");
     const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
     const logLines: string[] = [];
-    const shell = new AppShellHandle({ appId: SANDBOX, sessionId: 900n, supervisor, env, channelFd: shellEnd, onLogLine: (line) => logLines.push(line) });
+    const shell = new AppShellHandle({ package: pkg, sessionId: 900n, supervisor, env, channelFd: shellEnd, onLogLine: (line) => logLines.push(line) });
     closeFd(shellEnd);
     const owner = await shell.waitForReady(60_000);
     const client = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(900n), { path: AppShell.path });

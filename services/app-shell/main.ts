@@ -29,7 +29,7 @@ import { Bridge } from "./bridge.ts";
 import { profileParentFor } from "../common/app-shell-profile.ts";
 import { inspectEnabled, PageInspector } from "./inspect.ts";
 import { exportAppShell, exportInspect, type AppShellState } from "./interface.ts";
-import { loadVerifiedUi, PackageLoadError } from "./package.ts";
+import { PackageLoadError, receiveVerifiedUi } from "./package.ts";
 import { AppShell, Compositor, Compositor1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 /** The UI kit every app page gets (written by the system UI's engineers); injected when it exists. */
@@ -146,7 +146,7 @@ async function run(args: AppShellArgs, log: Logger, cleanup: AsyncDisposableStac
 
   let ui;
   try {
-    ui = await loadVerifiedUi(args.appId);
+    ui = receiveVerifiedUi(args.packageFd, args.appId);
   } catch (error) {
     if (error instanceof PackageLoadError) throw new StartError(error.message);
     throw error;

@@ -1,9 +1,8 @@
 /**
- * The UI an app-shell serves: the package found in the store roots and verified against the trust store in
- * this process (appd verified too, but a file can change between two processes' checks), then every signed
- * file under the entry's directory read once and matched against the hash the verification saw. Only these
- * bytes are ever served: a file changed on disk after verification is refused at start, and one changed later
- * is never read again.
+ * The UI an app-shell serves: the package as its supervisor verified it (the record on --package-fd), then every
+ * signed file under the entry's directory read once and matched against the hash the verification saw
+ * (common/verified-package.ts). Only these bytes are ever served: a file changed on disk after verification is
+ * refused at start, and one changed later is never read again.
  *
  *   package/                    served (origin root = the entry's directory)
  *     wapp.toml                   no
@@ -13,8 +12,8 @@
  */
 
 import { dirname, join, posix } from "node:path";
-import type { Env } from "../common/paths.ts";
-import { openVerifiedPackage, PackageLoadError } from "../common/verified-package.ts";
+import type { AppId } from "../../protocol/app-id.ts";
+import { PackageLoadError, receiveVerifiedPackage } from "../common/verified-package.ts";
 
 /** All UI files together, at most (they are held in memory for the session's lifetime). */
 export const MAX_UI_BYTES = 128 * 1024 * 1024;
@@ -30,8 +29,8 @@ export interface VerifiedUi {
 
 export { PackageLoadError };
 
-export async function loadVerifiedUi(appId: string, env: Env = process.env): Promise<VerifiedUi> {
-  const pkg = await openVerifiedPackage(appId, "show", env);
+export function receiveVerifiedUi(packageFd: number, appId: AppId): VerifiedUi {
+  const pkg = receiveVerifiedPackage(packageFd, appId, "show");
   // The manifest validator already refused absolute paths and "..": the entry is a normalised relative path.
   const entryPath = posix.normalize(pkg.manifest.ui.entry);
   const uiDir = posix.dirname(entryPath);

@@ -3,7 +3,9 @@
  * appd does this for every session; the tests and benches that play appd do it too.
  *
  *   SessionChild     spawn with the command line of protocol/session-child.ts, the whole environment given,
- *                    the session channel as descriptor 3; the child's log, line by line; its exit
+ *                    the record of the package the supervisor verified as descriptor 3 (a sealed memfd:
+ *                    protocol/package-record.ts), the session channel as descriptor 4; the child's log, line
+ *                    by line; its exit
  *   RuntimeHandle    + Runtime1 as the supervisor sees it: wait for a State (on PropertiesChanged, never
  *                    polling), bind the UI end, post, stop
  *   AppShellHandle   + wait until it owns its bus name (on NameOwnerChanged, never polling)
@@ -14,16 +16,21 @@
 
 import { join } from "node:path";
 import { AppShell, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
-import { APP_SHELL_EXIT, CHILD_CHANNEL_FD, sessionChildArgv } from "../../protocol/session-child.ts";
+import { encodePackageRecord } from "../../protocol/package-record.ts";
+import { APP_SHELL_EXIT, CHILD_CHANNEL_FD, CHILD_PACKAGE_FD, sessionChildArgv } from "../../protocol/session-child.ts";
 import type { BusConnection, BusProxy } from "../common/bus/index.ts";
+import { closeFd } from "../common/bus/libc.ts";
 import { forEachLine } from "../common/lines.ts";
+import { sealedContent } from "../common/sealed-content.ts";
+import type { VerifiedPackage } from "../common/verified-package.ts";
 
 const RUNTIME_MAIN = join(import.meta.dir, "../runtime/main.ts");
 const APP_SHELL_MAIN = join(import.meta.dir, "../app-shell/main.ts");
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 
 export interface SessionChildOptions {
-  appId: string;
+  /** The session's package as the supervisor verified it: the child trusts the files it reads only against this. */
+  package: VerifiedPackage;
   sessionId: bigint;
   /** The supervisor's connection; the child must be on the same bus (pass its address in `env`). */
   supervisor: BusConnection;
@@ -32,7 +39,7 @@ export interface SessionChildOptions {
   /** Receives the child's stderr (its structured log), line by line. */
   onLogLine?: (line: string) => void;
   /**
-   * The child's end of the session channel: passed as its descriptor 3. The caller still owns `channelFd` and
+   * The child's end of the session channel: passed as its descriptor 4. The caller still owns `channelFd` and
    * closes it once the child is spawned.
    */
   channelFd?: number;
@@ -50,11 +57,17 @@ export class SessionChild {
     supervisorName = options.supervisor.uniqueName,
   ) {
     const channel = options.channelFd === undefined ? {} : { channelFd: CHILD_CHANNEL_FD };
-    const argv = sessionChildArgv({ appId: options.appId, sessionId: options.sessionId, supervisor: supervisorName, ...channel });
-    this.process = Bun.spawn([process.execPath, main, ...argv], {
-      env: options.env,
-      stdio: ["ignore", "ignore", "pipe", ...(options.channelFd === undefined ? [] : [options.channelFd])],
-    });
+    const { record } = options.package;
+    const argv = sessionChildArgv({ appId: record.appId, sessionId: options.sessionId, supervisor: supervisorName, packageFd: CHILD_PACKAGE_FD, ...channel });
+    const packageFd = sealedContent(`weft-package-${record.appId}`, encodePackageRecord(record));
+    try {
+      this.process = Bun.spawn([process.execPath, main, ...argv], {
+        env: options.env,
+        stdio: ["ignore", "ignore", "pipe", packageFd, ...(options.channelFd === undefined ? [] : [options.channelFd])],
+      });
+    } finally {
+      closeFd(packageFd); // the child has its own copy
+    }
     void forEachLine(this.process.stderr as ReadableStream<Uint8Array>, (line) => options.onLogLine?.(line));
     this.exitCode = this.process.exited;
   }
@@ -81,7 +94,7 @@ export class RuntimeHandle extends SessionChild {
    * reached before the subscription); rejects if it exits first or the time runs out.
    */
   async waitForState(state: "running", timeoutMs = 60_000): Promise<void> {
-    const runtime = `weft-runtime for ${this.options.appId}`;
+    const runtime = `weft-runtime for ${this.options.package.record.appId}`;
     const exited = this.exitCode.then((code): never => {
       throw new Error(`${runtime} exited with ${code} before it was ${state}`);
     });

@@ -16,6 +16,7 @@
  * racing a Terminate, ends the session once, with the first reason.
  */
 
+import type { AppId } from "../../protocol/app-id.ts";
 import { AppD, Runtime } from "../../protocol/dbus/index.ts";
 import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
 import { RUNTIME_EXIT } from "../../protocol/session-child.ts";
@@ -92,7 +93,7 @@ export class Session {
 
   constructor(
     readonly id: bigint,
-    readonly appId: string,
+    readonly appId: AppId,
     readonly headless: boolean,
     readonly grantedCapabilities: readonly string[],
     private readonly observer: SessionObserver,

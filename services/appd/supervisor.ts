@@ -23,15 +23,13 @@
 import { AppShellHandle, RuntimeHandle } from "./children.ts";
 import { removeSessionProfiles } from "../common/app-shell-profile.ts";
 import { AppD1, AppShell, AppShell1, Compositor, FilePortal, FilePortal1, Runtime, Runtime1, type ErrorsOf } from "../../protocol/dbus/index.ts";
-import { appIdProblem } from "../../protocol/app-id.ts";
+import { appIdProblem, type AppId } from "../../protocol/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import type { Logger } from "../common/log.ts";
-import { readManifest } from "../common/package-check.ts";
 import type { Env } from "../common/paths.ts";
-import { verifyPackage } from "../common/signing.ts";
-import { findPackage, listInstalled } from "../common/store.ts";
-import { loadTrustStore } from "../common/trust.ts";
+import { listInstalled } from "../common/store.ts";
+import { openVerifiedPackage, PackageLoadError, type VerifiedPackage } from "../common/verified-package.ts";
 import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";
@@ -57,7 +55,10 @@ export class AppdError extends Error {
   }
 }
 
-const verifyErrors = {
+/** appd's error for each reason a package is refused. */
+const loadErrors = {
+  "not-installed": "NotInstalled",
+  "invalid-package": "InvalidPackage",
   unsigned: "Unsigned",
   tampered: "Tampered",
   untrusted: "Untrusted",
@@ -140,9 +141,10 @@ export class Supervisor {
     if (this.live().length >= MAX_LIVE_SESSIONS) {
       throw new AppdError("TooManySessions", `${MAX_LIVE_SESSIONS} sessions are running already: terminate one first`);
     }
-    const grantedCapabilities = await this.#verifiedGrants(appId);
+    const pkg = await this.#verifiedPackage(appId as AppId);
+    const grantedCapabilities = pkg.manifest.package.capabilities.map((c) => c.name);
     const id = await this.#allocateId();
-    const session = new Session(id, appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
+    const session = new Session(id, pkg.record.appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
     session.launchedBy = caller;
     this.sessions.set(id, session);
     this.#observer.added(session);
@@ -151,7 +153,7 @@ export class Supervisor {
     this.#log.info("launching", { session: String(id), app: appId, headless: options.headless, caller });
 
     try {
-      await this.#start(session, caller);
+      await this.#start(session, pkg, caller);
       return session;
     } catch (error) {
       const failure = error instanceof AppdError ? error : new AppdError("StartFailed", (error as Error).message);
@@ -161,21 +163,21 @@ export class Supervisor {
     }
   }
 
-  async #start(session: Session, caller: string): Promise<void> {
+  async #start(session: Session, pkg: VerifiedPackage, caller: string): Promise<void> {
     await this.#grantPortalRoots(session);
     // A windowed session's page ↔ guest messages go over a channel of its own, never the bus: the runtime gets one
     // end now, the app-shell the other when it is spawned; appd keeps neither.
     const channel = session.headless ? undefined : makeSocketPair();
     try {
-      await this.#startWith(session, caller, channel);
+      await this.#startWith(session, pkg, caller, channel);
     } finally {
       if (channel !== undefined) for (const fd of channel) closeFd(fd);
     }
   }
 
-  async #startWith(session: Session, caller: string, channel: [number, number] | undefined): Promise<void> {
+  async #startWith(session: Session, pkg: VerifiedPackage, caller: string, channel: [number, number] | undefined): Promise<void> {
     const runtime = new RuntimeHandle({
-      appId: session.appId,
+      package: pkg,
       sessionId: session.id,
       supervisor: this.#bus,
       env: this.#runtimeEnv,
@@ -204,7 +206,7 @@ export class Supervisor {
     }
     session.runtimeUniqueName = await this.#verifiedRuntimeOwner(session, runtime);
     if (channel === undefined) await runtime.client.call("BindUi", caller);
-    else if (await this.#bus.nameHasOwner(Compositor.busName)) await this.#startUi(session, channel[1]);
+    else if (await this.#bus.nameHasOwner(Compositor.busName)) await this.#startUi(session, pkg, channel[1]);
     else if (!this.#withoutCompositorLogged) {
       this.#withoutCompositorLogged = true;
       this.#log.info("the compositor is not on the bus: sessions run without a window (their messages are held for a UI end)");
@@ -218,9 +220,9 @@ export class Supervisor {
    * owns its name, checks that owner is the process spawned here (anyone may own a name), and tells it it is bound:
    * it then says Hello on the channel, and the runtime delivers to it.
    */
-  async #startUi(session: Session, channelFd: number): Promise<void> {
+  async #startUi(session: Session, pkg: VerifiedPackage, channelFd: number): Promise<void> {
     const ui = new AppShellHandle({
-      appId: session.appId,
+      package: pkg,
       sessionId: session.id,
       supervisor: this.#bus,
       env: this.#runtimeEnv,
@@ -282,24 +284,14 @@ export class Supervisor {
     return owner;
   }
 
-  async #verifiedGrants(appId: string): Promise<string[]> {
-    const dir = findPackage(appId, this.#env);
-    if (dir === undefined) throw new AppdError("NotInstalled", `${appId} is not installed: install it with \`weft-pack install <dir>\``);
-    let outcome;
+  /** The package verified once for the whole launch: the children get its record (protocol/package-record.ts). */
+  async #verifiedPackage(appId: AppId): Promise<VerifiedPackage> {
     try {
-      outcome = await verifyPackage(dir, { trustStore: await loadTrustStore(this.#env) });
+      return await openVerifiedPackage(appId, "run", this.#env);
     } catch (error) {
-      throw new AppdError("InvalidPackage", `${dir} cannot be read as a package: ${(error as Error).message}`);
+      if (error instanceof PackageLoadError) throw new AppdError(loadErrors[error.reason], error.message);
+      throw error;
     }
-    if (outcome.status !== "trusted") throw new AppdError(verifyErrors[outcome.status], `refusing to run ${appId}: ${outcome.message}`);
-    const report = await readManifest(dir);
-    if (report.manifest === undefined) {
-      throw new AppdError("InvalidPackage", `${dir}/wapp.toml is not valid: ${report.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`);
-    }
-    if (report.manifest.package.id !== appId) {
-      throw new AppdError("InvalidPackage", `${dir} declares package.id ${report.manifest.package.id}, not ${appId}`);
-    }
-    return report.manifest.package.capabilities.map((c) => c.name);
   }
 
   /** The next id whose runtime bus name is free: a squatter on `org.weft.Runtime1.S<id>` only costs it an id. */

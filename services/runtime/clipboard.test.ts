@@ -123,7 +123,7 @@ async function wayland(argv: string[]): Promise<string> {
 
 /** A running clipper session and a function that sends it a command and returns its parsed answer. */
 async function clipper(id: string): Promise<{ runtime: RuntimeProcess; ask(command: string): Promise<{ ok?: string; error?: string }> }> {
-  const runtime = world.spawn(id, nextSession++);
+  const runtime = await world.spawn(id, nextSession++);
   await runtime.waitForState("running");
   const replies = await runtime.bindUi();
   return {

@@ -24,7 +24,7 @@ import { GuestOutput } from "./guest-output.ts";
 import { preopensFor } from "./grants.ts";
 import { hostImports } from "./host.ts";
 import { BusOutputs, exportRuntime } from "./interface.ts";
-import { loadVerifiedPackage } from "./package.ts";
+import { receivePackage } from "./package.ts";
 import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
 import { RuntimeSession, SessionRefusal } from "./session.ts";
 import { engineFingerprint, precompileComponent, startGuest, type Guest, type GuestExit } from "./wasmtime/index.ts";
@@ -72,7 +72,7 @@ async function runSession(ctx: ServiceContext<SessionChildArgs>): Promise<GuestE
   cleanup.defer(() => bus.close());
   await requireOnBus(bus, args.supervisor);
 
-  const pkg = await startStep("the package is refused", () => loadVerifiedPackage(args.appId));
+  const pkg = await startStep("the package is refused", async () => receivePackage(args.packageFd, args.appId));
   const granted = pkg.manifest.package.capabilities;
   const preopens = preopensFor(args.appId, granted);
   const fingerprint = engineFingerprint();

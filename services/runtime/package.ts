@@ -1,12 +1,14 @@
 /**
- * The component a session runs: its package verified in this process (common/verified-package.ts), and the module
- * the manifest names read once and matched against the hash the verification saw.
+ * The component a session runs: its package as the supervisor verified it (the record on --package-fd), or as
+ * this process verifies it (the install-time precompile, which has no supervisor), and the module the manifest
+ * names read once and matched against the hash the verification saw (common/verified-package.ts).
  */
 
 import { MAX_COMPONENT_BYTES } from "../common/component.ts";
 import type { Manifest } from "../common/manifest.ts";
+import type { AppId } from "../../protocol/app-id.ts";
 import type { Env } from "../common/paths.ts";
-import { openVerifiedPackage } from "../common/verified-package.ts";
+import { openVerifiedPackage, receiveVerifiedPackage, type VerifiedPackage } from "../common/verified-package.ts";
 
 export { PackageLoadError } from "../common/verified-package.ts";
 
@@ -19,8 +21,17 @@ export interface LoadedPackage {
   signerKey: string;
 }
 
-export async function loadVerifiedPackage(appId: string, env: Env = process.env): Promise<LoadedPackage> {
-  const pkg = await openVerifiedPackage(appId, "run", env);
+/** The session's package from the record its supervisor handed over on `packageFd`. */
+export function receivePackage(packageFd: number, appId: AppId): LoadedPackage {
+  return loaded(receiveVerifiedPackage(packageFd, appId, "run"));
+}
+
+/** `appId`'s package verified here, for a process without a supervisor. */
+export async function verifyInstalledPackage(appId: AppId, env: Env = process.env): Promise<LoadedPackage> {
+  return loaded(await openVerifiedPackage(appId, "run", env));
+}
+
+function loaded(pkg: VerifiedPackage): LoadedPackage {
   const { bytes, sha256 } = pkg.readSigned(pkg.manifest.runtime.module, MAX_COMPONENT_BYTES);
   return { dir: pkg.dir, manifest: pkg.manifest, moduleBytes: bytes, moduleSha256: sha256, signerKey: pkg.signerKey };
 }

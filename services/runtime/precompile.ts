@@ -5,20 +5,20 @@
  */
 
 import { existsSync } from "node:fs";
-import { appIdProblem } from "../../protocol/app-id.ts";
+import { appIdProblem, type AppId } from "../../protocol/app-id.ts";
 import type { PrecompileOutcome } from "../../protocol/precompile.ts";
 import type { Env } from "../common/paths.ts";
 import { compiledComponent } from "./cache.ts";
-import { loadVerifiedPackage, PackageLoadError } from "./package.ts";
+import { PackageLoadError, verifyInstalledPackage } from "./package.ts";
 import { engineFingerprint, precompileComponent } from "./wasmtime/index.ts";
 import { resolveLibraryPath } from "./wasmtime/library.ts";
 
-export async function precompileInstalled(appId: string, env: Env = process.env): Promise<PrecompileOutcome> {
+export async function precompileInstalled(appId: AppId, env: Env = process.env): Promise<PrecompileOutcome> {
   const library = resolveLibraryPath();
   if (!existsSync(library)) return { skipped: `${library} is not built here; the runtime compiles the component at its first launch` };
   const started = performance.now();
   try {
-    const pkg = await loadVerifiedPackage(appId, env);
+    const pkg = await verifyInstalledPackage(appId, env);
     const cached = await compiledComponent(pkg.moduleSha256, pkg.moduleBytes, engineFingerprint(), (bytes) => precompileComponent(bytes), env);
     return { compiled: cached.compiled, file: cached.file, milliseconds: performance.now() - started };
   } catch (error) {
@@ -36,6 +36,6 @@ if (import.meta.main) {
     process.stderr.write(`precompile: ${problem}\nusage: precompile.ts <app_id>\n`);
     process.exit(2);
   }
-  console.log(JSON.stringify(await precompileInstalled(appId!, process.env)));
+  console.log(JSON.stringify(await precompileInstalled(appId as AppId, process.env)));
   process.exit(0);
 }

@@ -13,6 +13,11 @@ import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
 import { createLogger } from "../common/log.ts";
 import { FrameKind, SessionChannel } from "../common/session-channel.ts";
 import { RuntimeHandle } from "../appd/children.ts";
+import { memfdCreate } from "../common/libc.ts";
+import { sealedContent } from "../common/sealed-content.ts";
+import type { PackageLoadError } from "../common/verified-package.ts";
+import { encodePackageRecord } from "../../protocol/package-record.ts";
+import { CHILD_PACKAGE_FD, sessionChildArgv } from "../../protocol/session-child.ts";
 import { appDataDir } from "../common/paths.ts";
 import { signPackage } from "../common/signing.ts";
 import { writeTestPackage } from "../../testing/components.ts";
@@ -43,7 +48,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 describe("counter", () => {
   test("increment ×3 then get → {\"count\":3}; the contract matches what busctl sees", async () => {
-    const runtime = world.spawn(COUNTER, 1);
+    const runtime = await world.spawn(COUNTER, 1);
     await runtime.waitForState("running");
     await expectIntrospectionMatchesContract({ address: world.bus.address, destination: runtime.busName, path: Runtime.path, contract: contractPath(Runtime1.name) });
     const messages = await runtime.bindUi();
@@ -56,7 +61,7 @@ describe("counter", () => {
   });
 
   test("only the UI end may post; another client neither posts nor sees the session's messages", async () => {
-    const runtime = world.spawn(COUNTER, 2);
+    const runtime = await world.spawn(COUNTER, 2);
     await runtime.waitForState("running");
     const messages = await runtime.bindUi();
     const intruder = await connectBus({ address: world.bus.address });
@@ -82,7 +87,7 @@ describe("counter", () => {
 
   test("when the supervisor leaves the bus, the runtime ends its session (no orphans)", async () => {
     const supervisor = await connectBus({ address: world.bus.address });
-    const runtime = world.spawn(COUNTER, 3, { supervisor: supervisor.uniqueName });
+    const runtime = await world.spawn(COUNTER, 3, { supervisor: supervisor.uniqueName });
     await runtime.waitForState("running");
     await supervisor.close();
     expect(await runtime.exitCode).toBe(1);
@@ -90,7 +95,7 @@ describe("counter", () => {
   });
 
   test("a supervisor that is not on the bus: the runtime refuses to start (exit 3)", async () => {
-    const runtime = world.spawn(COUNTER, 4, { supervisor: ":1.9999" });
+    const runtime = await world.spawn(COUNTER, 4, { supervisor: ":1.9999" });
     expect(await runtime.exitCode).toBe(3);
   });
 });
@@ -98,7 +103,7 @@ describe("counter", () => {
 describe("the session channel (a windowed session's UI end)", () => {
   test("page messages cross the channel only: Hello attaches it, each Post is answered, the replies come back on it; BindUi is refused", async () => {
     const [runtimeEnd, ourEnd] = makeSocketPair();
-    const runtime = new RuntimeHandle({ appId: COUNTER, sessionId: 40n, supervisor: world.supervisor, env: world.env, channelFd: runtimeEnd });
+    const runtime = new RuntimeHandle({ package: await world.verified(COUNTER), sessionId: 40n, supervisor: world.supervisor, env: world.env, channelFd: runtimeEnd });
     closeFd(runtimeEnd);
     const channel = SessionChannel.fromFd(ourEnd, createLogger("test", { sink: () => {} }));
     const frames: { kind: number; payload: string }[] = [];
@@ -123,16 +128,16 @@ describe("the session channel (a windowed session's UI end)", () => {
   test("a --channel-fd that is not an open socket: the runtime refuses to start (exit 3) and says why", async () => {
     const lines: string[] = [];
     const devNull = openSync("/dev/null", "r");
-    const runtime = new RuntimeHandle({ appId: COUNTER, sessionId: 41n, supervisor: world.supervisor, env: world.env, channelFd: devNull, onLogLine: (line) => lines.push(line) });
+    const runtime = new RuntimeHandle({ package: await world.verified(COUNTER), sessionId: 41n, supervisor: world.supervisor, env: world.env, channelFd: devNull, onLogLine: (line) => lines.push(line) });
     closeFd(devNull);
     expect(await runtime.exitCode).toBe(3);
-    expect(lines.join("\n")).toContain("--channel-fd 3 is not an open socket");
+    expect(lines.join("\n")).toContain("--channel-fd 4 is not an open socket");
   });
 });
 
 describe("notes", () => {
   test("save:hello, then a new runtime process loads {\"text\":\"hello\"} from /data", async () => {
-    const first = world.spawn(NOTES, 10);
+    const first = await world.spawn(NOTES, 10);
     await first.waitForState("running");
     const saved = await first.bindUi();
     await first.post("save:hello");
@@ -142,7 +147,7 @@ describe("notes", () => {
     await first.exitCode;
     expect(readFileSync(join(appDataDir(NOTES, world.env), "notes.txt"), "utf8")).toBe("hello");
 
-    const second = world.spawn(NOTES, 11);
+    const second = await world.spawn(NOTES, 11);
     await second.waitForState("running");
     const loaded = await second.bindUi();
     await second.post("load");
@@ -159,7 +164,7 @@ describe("notes", () => {
     try {
       const variant = await isolated.variant(id, "notes-no-data", (text) => text.replace(/capabilities\s*=\s*\[[^\]]*\]/, "capabilities = []"));
       await isolated.install(variant);
-      const runtime = isolated.spawn(id, 20);
+      const runtime = await isolated.spawn(id, 20);
       await runtime.waitForState("running");
       const replies = await runtime.bindUi();
       await runtime.post("save:secret");
@@ -189,7 +194,7 @@ describe("fetch from a real guest", () => {
       const [built] = await buildApps({ appsDir, distDir: join(world.root, "fetcher-dist"), keyFile: world.testKey.secretFile, log: () => {} });
       await world.install(built!.packageDir);
 
-      const runtime = world.spawn(id, 50);
+      const runtime = await world.spawn(id, 50);
       await runtime.waitForState("running");
       const replies = await runtime.bindUi();
       await runtime.post(`http://localhost:${allowed.port}/greeting`);
@@ -219,7 +224,7 @@ describe("memory", () => {
     const [built] = await buildApps({ appsDir, distDir: join(world.root, "hog-dist"), keyFile: world.testKey.secretFile, log: () => {} });
     await world.install(built!.packageDir);
 
-    const runtime = world.spawn(id, 70);
+    const runtime = await world.spawn(id, 70);
     await runtime.waitForState("running");
     await runtime.bindUi();
     await runtime.post("hog");
@@ -259,7 +264,7 @@ describe("files through the portal, from a real guest", () => {
       const [built] = await buildApps({ appsDir, distDir: join(world.root, "filer-dist"), keyFile: world.testKey.secretFile, log: () => {} });
       await world.install(built!.packageDir);
 
-      const runtime = world.spawn(id, 60);
+      const runtime = await world.spawn(id, 60);
       await runtime.waitForState("running");
       const replies = await runtime.bindUi();
       const ask = async (command: string) => {
@@ -293,7 +298,7 @@ describe("a component from another toolchain", () => {
     const dir = await writeTestPackage(join(world.root, "rust-pkg"), { manifest: { package: { id } }, component: await rustGuest() });
     await signPackage(dir, world.testKey.secret);
     await world.install(dir);
-    const runtime = world.spawn(id, 40);
+    const runtime = await world.spawn(id, 40);
     expect(await runtime.exitCode).toBe(0); // run returned ok
     const guestLines = runtime.logLines.filter((l) => l.msg === "guest stdout" || l.msg === "guest stderr");
     expect(guestLines.every((l) => l.app === id && l.session === "40")).toBe(true);
@@ -308,20 +313,71 @@ describe("a component from another toolchain", () => {
 });
 
 describe("refusals", () => {
-  test("a package that is not installed, or modified after install, never runs (exit 3)", async () => {
-    expect(await world.spawn("org.weft.demo.absent", 30).exitCode).toBe(3);
+  test("a package that is not installed, or modified after install, is refused before any runtime starts", async () => {
+    const absent = await failure(world.verified("org.weft.demo.absent"));
+    expect([absent.name, (absent as PackageLoadError).reason]).toEqual(["PackageLoadError", "not-installed"]);
 
     const tampered = new RuntimeWorld();
     await tampered.start();
     try {
       await tampered.install(join(DEMO_DIST, COUNTER));
-      const installed = join(tampered.home, ".local/share/weft/apps", COUNTER, "ui/index.html");
-      await Bun.write(installed, "<script>changed()</script>");
-      const runtime = tampered.spawn(COUNTER, 31);
-      expect(await runtime.exitCode).toBe(3);
-      expect(runtime.logLines.some((l) => String(l.error).includes("modified after it was signed"))).toBe(true);
+      await Bun.write(join(tampered.home, ".local/share/weft/apps", COUNTER, "ui/index.html"), "<script>changed()</script>");
+      const refused = (await failure(tampered.verified(COUNTER))) as PackageLoadError;
+      expect(refused.reason).toBe("tampered");
+      expect(refused.message).toContain("modified after it was signed");
     } finally {
       await tampered.close();
     }
+  });
+
+  test("a component changed after its supervisor verified the package never runs (exit 3), and the log says which file", async () => {
+    const changing = new RuntimeWorld();
+    await changing.start();
+    try {
+      await changing.install(join(DEMO_DIST, COUNTER));
+      const pkg = await changing.verified(COUNTER);
+      const module = join(pkg.dir, pkg.manifest.runtime.module);
+      writeFileSync(module, Buffer.concat([readFileSync(module), Buffer.from("appended after verification")]));
+      const lines: string[] = [];
+      const runtime = new RuntimeHandle({ package: pkg, sessionId: 32n, supervisor: changing.supervisor, env: changing.env, onLogLine: (line) => lines.push(line) });
+      expect(await runtime.exitCode).toBe(3);
+      expect(lines.join("\n")).toContain(`${module} changed after the package was verified; refusing to run it`);
+    } finally {
+      await changing.close();
+    }
+  });
+
+  /** weft-runtime started with `fd` as its package record, as a careless or hostile supervisor could start it. */
+  async function runWithRecord(fd: number, appId = COUNTER): Promise<{ code: number; log: string }> {
+    const argv = sessionChildArgv({ appId, sessionId: 33n, supervisor: world.supervisor.uniqueName, packageFd: CHILD_PACKAGE_FD });
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts"), ...argv], { env: world.env, stdio: ["ignore", "ignore", "pipe", fd] });
+    closeFd(fd);
+    const log = await new Response(child.stderr as ReadableStream).text();
+    return { code: await child.exited, log };
+  }
+
+  test("a package record that is not sealed, not a record, about another app or naming a path outside the package: exit 3, saying why", async () => {
+    const { record } = await world.verified(COUNTER);
+    const sealed = (value: unknown) => sealedContent("record", new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value)));
+    const unsealed = memfdCreate("unsealed");
+    writeFileSync(unsealed, encodePackageRecord(record));
+    const cases: [number, string][] = [
+      [unsealed, "must come as a memfd sealed against writing"],
+      [openSync("/dev/null", "r"), "must come as a memfd sealed against writing"],
+      [sealed("not json {"), "is not UTF-8 JSON"],
+      [sealed({ ...record, appId: NOTES }), `is about ${NOTES}, not ${COUNTER}`],
+      [sealed({ ...record, files: [{ path: "../../etc/passwd", size: 1, sha256: "0".repeat(64) }] }), "files.0.path must be a relative path inside the package"],
+      [sealed({ ...record, files: [...record.files, record.files[0]] }), "twice"],
+      [sealed({ ...record, dir: "relative/dir" }), "dir must be an absolute path"],
+      [sealed({ ...record, extra: true }), "extra"],
+    ];
+    for (const [fd, problem] of cases) {
+      const { code, log } = await runWithRecord(fd);
+      expect([code, log]).toEqual([3, expect.stringContaining(problem)]);
+      expect(log).toContain("the package record on descriptor 3 is refused");
+    }
+    // A record without its manifest among the signed files is no package either.
+    const noManifest = await runWithRecord(sealed({ ...record, files: record.files.filter((f) => f.path !== "wapp.toml") }));
+    expect([noManifest.code, noManifest.log]).toEqual([3, expect.stringContaining("wapp.toml is not among the signed files")]);
   });
 });

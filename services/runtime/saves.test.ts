@@ -55,7 +55,7 @@ type Ending = "stop" | "kill";
  * `ending` after a random delay. Returns what the note holds afterwards, and the texts it may hold.
  */
 async function round(world: RuntimeWorld, ending: Ending, size: number, index: number): Promise<{ onDisk: string; allowed: string[] }> {
-  const runtime = world.spawn(NOTES, 1000 + index);
+  const runtime = await world.spawn(NOTES, 1000 + index);
   try {
     await runtime.waitForState("running");
     const replies = await runtime.bindUi();
@@ -121,7 +121,7 @@ describe("a note saved while its session ends is the old text or the new one, ne
 test("a Stop lets the guest finish the save it is handling", async () => {
   const world = worlds[0]!;
   rmSync(join(appDataDir(NOTES, world.env), "notes.txt"), { force: true });
-  const runtime = world.spawn(NOTES, 5000);
+  const runtime = await world.spawn(NOTES, 5000);
   await runtime.waitForState("running");
   await runtime.bindUi();
   const [, large] = texts(LARGE, 5000);
