@@ -20,10 +20,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { transpile } from "@bytecodealliance/jco";
 import { WASIShim } from "@bytecodealliance/preview2-shim/instantiation";
-import { inspectComponent } from "../services/common/component.ts";
-import { readPublicKey } from "../services/common/keys.ts";
-import { checkPackage } from "../services/common/package-check.ts";
-import { verifyPackage } from "../services/common/signing.ts";
+import { inspectComponent } from "../services/common/package/component.ts";
+import { readPublicKey } from "../services/common/package/keys.ts";
+import { checkPackage } from "../services/common/package/package-check.ts";
+import { verifyPackage } from "../services/common/package/signing.ts";
 import { AppBuildError, type AppBuildResult, buildApps } from "./build.ts";
 
 const APPS_DIR = import.meta.dir;

@@ -23,10 +23,10 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:f
 import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
-import { publicKeyOf, readSecretKey } from "../services/common/keys.ts";
-import { checkPackage, readManifest, type Diagnostic } from "../services/common/package-check.ts";
-import { PackageContentError } from "../services/common/package-files.ts";
-import { packageDigest, signPackage, verifyPackage } from "../services/common/signing.ts";
+import { publicKeyOf, readSecretKey } from "../services/common/package/keys.ts";
+import { checkPackage, readManifest, type Diagnostic } from "../services/common/package/package-check.ts";
+import { PackageContentError } from "../services/common/package/package-files.ts";
+import { packageDigest, signPackage, verifyPackage } from "../services/common/package/signing.ts";
 
 const APPS_DIR = import.meta.dir;
 const REPO_ROOT = dirname(APPS_DIR);

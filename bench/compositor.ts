@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { percentile, result, type BenchResult } from "./result.ts";
-import { procStat } from "../services/common/processes.ts";
+import { procStat } from "../services/common/os/processes.ts";
 import { CompositorWorld } from "../testing/compositor.ts";
 
 const SAMPLE_SECONDS = 3;

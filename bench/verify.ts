@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchResult, median, result } from "./result.ts";
-import { generateKeyPair, readPublicKey, readSecretKey } from "../services/common/keys.ts";
-import { signPackage, verifyPackage } from "../services/common/signing.ts";
+import { generateKeyPair, readPublicKey, readSecretKey } from "../services/common/package/keys.ts";
+import { signPackage, verifyPackage } from "../services/common/package/signing.ts";
 
 export interface VerifyTimings {
   /** Median wall time of `verifyPackage`, milliseconds. */

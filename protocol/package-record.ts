@@ -4,11 +4,11 @@
  *
  *   appd                                         weft-runtime / weft-app-shell
  *   verify signature, trust, every file's hash   ─ sealed memfd on --package-fd ─►  decode, check the app id,
- *   (common/verified-package.ts)                   {appId, dir, signerKey, files}   hash each file it reads
+ *   (common/package/verified-package.ts)                   {appId, dir, signerKey, files}   hash each file it reads
  *                                                                                   against `files`, refuse a
  *                                                                                   mismatch
  *
- * The record is JSON in a memfd sealed against writing, growing and shrinking (common/sealed-content.ts): only
+ * The record is JSON in a memfd sealed against writing, growing and shrinking (common/os/sealed-content.ts): only
  * the parent that spawned the child could have put it on that descriptor, and it cannot change while the child
  * reads it. It carries hashes, never bytes: a child still reads every file it runs or serves itself, and runs or
  * serves it only when its SHA-256 is the one the verification saw, so a file swapped between appd's check and the

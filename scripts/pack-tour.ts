@@ -15,7 +15,7 @@ import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
 import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../services/common/bus/private-bus.ts";
 import { RuntimeHandle } from "../services/appd/children.ts";
-import { openVerifiedPackage } from "../services/common/verified-package.ts";
+import { openVerifiedPackage } from "../services/common/package/verified-package.ts";
 import { assertAppId } from "../protocol/app-id.ts";
 
 const repo = resolve(import.meta.dir, "..");

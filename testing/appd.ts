@@ -7,9 +7,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { busError, connectBus, type BusConnection, type BusProxy } from "../services/common/bus/index.ts";
-import { forEachLine } from "../services/common/lines.ts";
+import { forEachLine } from "../services/common/os/lines.ts";
 import { RuntimeWorld, until } from "./runtime.ts";
-import { decodePng, type Pixels } from "../services/common/png.ts";
+import { decodePng, type Pixels } from "../services/common/image/png.ts";
 import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, type WindowRow, windowRows } from "../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "../services/appd/main.ts");

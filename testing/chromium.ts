@@ -4,7 +4,7 @@
  * click an element through Chromium's input path).
  */
 
-import type { Logger } from "../services/common/log.ts";
+import type { Logger } from "../services/common/daemon/log.ts";
 import type { CdpConnection } from "../services/common/chromium/cdp.ts";
 import { ChromiumProcess } from "../services/common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../services/common/chromium/origin.ts";

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
-import { inspectComponent } from "../services/common/component.ts";
-import { parseManifest } from "../services/common/manifest.ts";
+import { inspectComponent } from "../services/common/package/component.ts";
+import { parseManifest } from "../services/common/package/manifest.ts";
 import { buildComponent, makeTempDir, testManifest, WEFT_APP_WIT_PATH, writeTestPackage } from "./components.ts";
 
 let scratch: string;

@@ -12,7 +12,7 @@ import { closeFd, connectBus, type BusConnection } from "../services/common/bus/
 import { startPrivateBus, type PrivateBus } from "./bus.ts";
 
 export type { WindowRow } from "../protocol/dbus/index.ts";
-import { decodePng, type Pixels } from "../services/common/png.ts";
+import { decodePng, type Pixels } from "../services/common/image/png.ts";
 import { Compositor, Compositor1, Compositor1TestInput, Shell, type WindowRow, windowRows } from "../protocol/dbus/index.ts";
 
 export interface CompositorWorldOptions {

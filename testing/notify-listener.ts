@@ -3,8 +3,8 @@
  * service sends through sd_notify. Polls with MSG_DONTWAIT so the test's event loop keeps running.
  */
 
-import { errno, libcCalls as libc, SystemError } from "../services/common/libc.ts";
-import { unixAddress } from "../services/common/sd-notify.ts";
+import { errno, libcCalls as libc, SystemError } from "../services/common/os/libc.ts";
+import { unixAddress } from "../services/common/daemon/sd-notify.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

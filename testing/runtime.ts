@@ -9,12 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectBus, type BusConnection } from "../services/common/bus/index.ts";
 import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from "./bus.ts";
-import { generateKeyPair, readSecretKey } from "../services/common/keys.ts";
-import { signPackage } from "../services/common/signing.ts";
-import { installPackage } from "../services/common/store.ts";
-import { loadTrustStore } from "../services/common/trust.ts";
+import { generateKeyPair, readSecretKey } from "../services/common/package/keys.ts";
+import { signPackage } from "../services/common/package/signing.ts";
+import { installPackage } from "../services/common/package/store.ts";
+import { loadTrustStore } from "../services/common/package/trust.ts";
 import { RuntimeHandle } from "../services/appd/children.ts";
-import { openVerifiedPackage, type VerifiedPackage } from "../services/common/verified-package.ts";
+import { openVerifiedPackage, type VerifiedPackage } from "../services/common/package/verified-package.ts";
 import { assertAppId } from "../protocol/app-id.ts";
 import { until } from "./until.ts";
 

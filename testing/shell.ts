@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { readFileSync, readdirSync } from "node:fs";
 import type { BusConnection } from "../services/common/bus/index.ts";
-import { forEachLine } from "../services/common/lines.ts";
+import { forEachLine } from "../services/common/os/lines.ts";
 import { AppdWorld, type AppdProcess } from "./appd.ts";
 import { DEMO_DIST } from "./runtime.ts";
 import { AppD, AppD1, Compositor, Compositor1, Compositor1TestInput, Shell, Shell1, type WindowRow, windowRows } from "../protocol/dbus/index.ts";

@@ -2,7 +2,7 @@
  * The `org.weft.Test1` service the kit's own tests run (contract: protocol/dbus/org.weft.Test1.xml).
  * Not used by any real service.
  */
-import type { Logger } from "../services/common/log.ts";
+import type { Logger } from "../services/common/daemon/log.ts";
 import { connectBus, type BusConnection, type ServiceClient } from "../services/common/bus/connection.ts";
 import { contractPath, objectPathForName } from "../protocol/dbus/parse.ts";
 import { busError, type BusError } from "../services/common/bus/errors.ts";

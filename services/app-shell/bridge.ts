@@ -18,7 +18,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { CdpConnection } from "../common/chromium/cdp.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import { MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
 
 /** Messages for the page held while it has no document (a reload): the runtime's own limit for held messages. */

@@ -2,11 +2,11 @@
 /**
  * weft-app-shell: the UI end of one app session (docs/app-shell.md).
  *
- *   weft-app-shell <app_id> <session_id> --supervisor <appd's unique bus name> --channel-fd <n>
+ *   weft-app-shell <app_id> <session_id> --supervisor <appd's unique bus name> --package-fd <n> --channel-fd <n>
  *
  * start() acquires, in order: the session channel to the runtime (the page's messages go there, never over the
  * bus); the bus; the supervisor's and the runtime's presence (and their departures);
- * the verified UI files; a Wayland connection for the session from the compositor; Chromium on it; the page
+ * the verified UI files (from the package record appd passes); a Wayland connection for the session from the compositor; Chromium on it; the page
  * target with the view's origin served, the weftIpc bridge and the UI kit injected; the page loaded; the
  * object /org/weft/AppShell1 and, last, the name org.weft.AppShell1.S<id> (appd takes that as "ready").
  * Each failure has its own message; cleanup runs in reverse and always stops Chromium and removes its profile.
@@ -20,13 +20,13 @@ import { join } from "node:path";
 import { connectBus } from "../common/bus/index.ts";
 import { ChromiumProcess, noNetworkNamespaceProblem } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
-import { runService, StartError, startStep, type ServiceContext } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
-import { FrameKind, SessionChannel } from "../common/session-channel.ts";
+import { runService, StartError, startStep, type ServiceContext } from "../common/daemon/frame.ts";
+import type { Logger } from "../common/daemon/log.ts";
+import { FrameKind, SessionChannel } from "../common/channel/session-channel.ts";
 import { MAX_INBOUND } from "../../protocol/limits.ts";
 import { APP_SHELL_EXIT, parseSessionChildArgs, type AppShellArgs } from "../../protocol/session-child.ts";
 import { Bridge } from "./bridge.ts";
-import { profileParentFor } from "../common/app-shell-profile.ts";
+import { profileParentFor } from "../common/chromium/profile.ts";
 import { inspectEnabled, PageInspector } from "./inspect.ts";
 import { exportAppShell, exportInspect, type AppShellState } from "./interface.ts";
 import { PackageLoadError, receiveVerifiedUi } from "./package.ts";
@@ -270,7 +270,7 @@ async function runAppShell(ctx: ServiceContext<AppShellArgs>): Promise<number> {
       log.error("Chromium exited before the page was shown", {});
       return APP_SHELL_EXIT.chromiumGone;
     }
-    throw error; // a StartError is "cannot start" (exit 3), anything else internal (70): common/daemon.ts
+    throw error; // a StartError is "cannot start" (exit 3), anything else internal (70): common/daemon/frame.ts
   }
 }
 

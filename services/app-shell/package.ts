@@ -1,7 +1,7 @@
 /**
  * The UI an app-shell serves: the package as its supervisor verified it (the record on --package-fd), then every
  * signed file under the entry's directory read once and matched against the hash the verification saw
- * (common/verified-package.ts). Only these bytes are ever served: a file changed on disk after verification is
+ * (common/package/verified-package.ts). Only these bytes are ever served: a file changed on disk after verification is
  * refused at start, and one changed later is never read again.
  *
  *   package/                    served (origin root = the entry's directory)
@@ -13,7 +13,7 @@
 
 import { dirname, join, posix } from "node:path";
 import type { AppId } from "../../protocol/app-id.ts";
-import { PackageLoadError, receiveVerifiedPackage } from "../common/verified-package.ts";
+import { PackageLoadError, receiveVerifiedPackage } from "../common/package/verified-package.ts";
 
 /** All UI files together, at most (they are held in memory for the session's lifetime). */
 export const MAX_UI_BYTES = 128 * 1024 * 1024;

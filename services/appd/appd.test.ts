@@ -12,7 +12,7 @@ import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { DEMO_DIST, until } from "../../testing/runtime.ts";
 import { LAST_SESSION_FILE } from "./last-session.ts";
 import { NotifyListener } from "../../testing/notify-listener.ts";
-import { processAlive } from "../common/processes.ts";
+import { processAlive } from "../common/os/processes.ts";
 import { AppdWorld, FakeSystemd, type AppdProcess } from "../../testing/appd.ts";
 import { outOfMemoryReason } from "./session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";

@@ -20,9 +20,9 @@ import { encodePackageRecord } from "../../protocol/package-record.ts";
 import { APP_SHELL_EXIT, CHILD_CHANNEL_FD, CHILD_PACKAGE_FD, sessionChildArgv } from "../../protocol/session-child.ts";
 import type { BusConnection, BusProxy } from "../common/bus/index.ts";
 import { closeFd } from "../common/bus/libc.ts";
-import { forEachLine } from "../common/lines.ts";
-import { sealedContent } from "../common/sealed-content.ts";
-import type { VerifiedPackage } from "../common/verified-package.ts";
+import { forEachLine } from "../common/os/lines.ts";
+import { sealedContent } from "../common/os/sealed-content.ts";
+import type { VerifiedPackage } from "../common/package/verified-package.ts";
 
 const RUNTIME_MAIN = join(import.meta.dir, "../runtime/main.ts");
 const APP_SHELL_MAIN = join(import.meta.dir, "../app-shell/main.ts");

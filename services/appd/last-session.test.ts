@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { createLogger } from "../common/log.ts";
+import { createLogger } from "../common/daemon/log.ts";
 import { lastSessionPath, MAX_LAST_SESSION_BYTES, MAX_RESTORED_SESSIONS, takeLastSession, writeLastSession } from "./last-session.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weft-last-session-"));

@@ -12,7 +12,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlink
 import { join } from "node:path";
 import * as v from "valibot";
 import { appIdProblem } from "../../protocol/app-id.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 export const LAST_SESSION_FILE = "last-session.json";
 export const MAX_LAST_SESSION_BYTES = 64 * 1024;

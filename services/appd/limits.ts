@@ -10,7 +10,7 @@
  * an error naming the variable.
  */
 
-import type { Env } from "../common/paths.ts";
+import type { Env } from "../common/os/paths.ts";
 
 export interface LaunchLimits {
   readyMs: number;

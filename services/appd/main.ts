@@ -8,17 +8,17 @@
  * written to last-session.json first), the objects, the bus. If appd dies instead, its runtimes exit on their
  * own: appd's connection is their supervisor, and they end when it leaves the bus.
  *
- * Exit codes (common/daemon.ts): 0 stopped by a signal; 1 lost the bus; 2 usage; 3 could not start.
+ * Exit codes (common/daemon/frame.ts): 0 stopped by a signal; 1 lost the bus; 2 usage; 3 could not start.
  */
 
 import { connectBus } from "../common/bus/index.ts";
-import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
-import { runtimeDir } from "../common/paths.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon/frame.ts";
+import type { Logger } from "../common/daemon/log.ts";
+import { runtimeDir } from "../common/os/paths.ts";
 import { exportAppd, SessionObjects } from "./interface.ts";
 import { takeLastSession, writeLastSession } from "./last-session.ts";
 import { launchLimits } from "./limits.ts";
-import { sdNotify } from "../common/sd-notify.ts";
+import { sdNotify } from "../common/daemon/sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
 import { AppD } from "../../protocol/dbus/index.ts";
 

@@ -9,8 +9,8 @@
 
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { requireCapability } from "../common/capabilities.ts";
-import type { Env } from "../common/paths.ts";
+import { requireCapability } from "../common/package/capabilities.ts";
+import type { Env } from "../common/os/paths.ts";
 
 /** `(name, host path, writable)`, as `org.weft.FilePortal1.RegisterGrants` takes them. */
 export type PortalRoot = [string, string, boolean];

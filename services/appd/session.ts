@@ -20,8 +20,8 @@ import type { AppId } from "../../protocol/app-id.ts";
 import { AppD, Runtime } from "../../protocol/dbus/index.ts";
 import { GUEST_FINISH_GRACE_MS } from "../../protocol/limits.ts";
 import { RUNTIME_EXIT } from "../../protocol/session-child.ts";
-import type { Logger } from "../common/log.ts";
-import { descendantsOf } from "../common/processes.ts";
+import type { Logger } from "../common/daemon/log.ts";
+import { descendantsOf } from "../common/os/processes.ts";
 import { describeAppShellExit, type AppShellHandle, type RuntimeHandle } from "./children.ts";
 
 export type SessionState = "starting" | "running" | "stopping" | "stopped";

@@ -21,15 +21,15 @@
  */
 
 import { AppShellHandle, RuntimeHandle } from "./children.ts";
-import { removeSessionProfiles } from "../common/app-shell-profile.ts";
+import { removeSessionProfiles } from "../common/chromium/profile.ts";
 import { AppD1, AppShell, AppShell1, Compositor, FilePortal, FilePortal1, Runtime, Runtime1, type ErrorsOf } from "../../protocol/dbus/index.ts";
 import { appIdProblem, type AppId } from "../../protocol/app-id.ts";
 import type { BusConnection } from "../common/bus/index.ts";
 import { closeFd, makeSocketPair } from "../common/bus/libc.ts";
-import type { Logger } from "../common/log.ts";
-import type { Env } from "../common/paths.ts";
-import { listInstalled } from "../common/store.ts";
-import { openVerifiedPackage, PackageLoadError, type VerifiedPackage } from "../common/verified-package.ts";
+import type { Logger } from "../common/daemon/log.ts";
+import type { Env } from "../common/os/paths.ts";
+import { listInstalled } from "../common/package/store.ts";
+import { openVerifiedPackage, PackageLoadError, type VerifiedPackage } from "../common/package/verified-package.ts";
 import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";

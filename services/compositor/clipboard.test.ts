@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorNames, isBusError } from "../common/bus/index.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
-import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
+import { takeSealedContent, withSealedContent } from "../common/os/sealed-content.ts";
 import { CLIPBOARD_MAX_BYTES } from "./clipboard.ts";
 import { CompositorWorld, type SpawnedClient } from "../../testing/compositor.ts";
 import { Compositor1 } from "../../protocol/dbus/index.ts";
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-// The bytes travel in sealed memfds (common/sealed-content.ts).
+// The bytes travel in sealed memfds (common/os/sealed-content.ts).
 const get = async (mime = TEXT, primary = false) => Buffer.from(takeSealedContent(((await world.call(primary ? "PrimarySelectionGet" : "ClipboardGet", "s", [mime])) as [number])[0], 1 << 30));
 const set = (data: string | Uint8Array, mime = TEXT, primary = false) =>
   withSealedContent("test-clipboard", Buffer.from(data), (fd) => world.call(primary ? "PrimarySelectionSet" : "ClipboardSet", "hs", [fd, mime]));

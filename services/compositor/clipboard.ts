@@ -7,7 +7,7 @@
  * that never writes, never closes, or writes forever costs one pipe for at most READ_TIMEOUT_MS, and the
  * compositor thread never waits on it.
  *
- * The bytes cross the bus in sealed memfds (common/sealed-content.ts), never in a message: a monitor of the
+ * The bytes cross the bus in sealed memfds (common/os/sealed-content.ts), never in a message: a monitor of the
  * user's bus sees an fd, not what was copied.
  *
  * Who may call: the shell and the runtimes (which gate apps with sys:clipboard:read / sys:clipboard:write), as
@@ -17,7 +17,7 @@
 
 import { Compositor1 } from "../../protocol/dbus/index.ts";
 import { busError, closeFd, requireSameUid, type CallContext, type Handlers } from "../common/bus/index.ts";
-import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
+import { readSealedContent, SealedContentError, sealedContent } from "../common/os/sealed-content.ts";
 import { CompositorError, type NativeCompositor } from "./native.ts";
 
 /** The most the compositor reads from, or accepts for, the clipboard (also the library's limit). */

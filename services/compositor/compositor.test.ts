@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, connectBus, contractPath, isBusError } from "../common/bus/index.ts";
-import { withSealedContent } from "../common/sealed-content.ts";
+import { withSealedContent } from "../common/os/sealed-content.ts";
 import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { NotifyListener } from "../../testing/notify-listener.ts";
 import { CompositorWorld } from "../../testing/compositor.ts";

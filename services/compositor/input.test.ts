@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, contractPath, isBusError } from "../common/bus/index.ts";
 import { busctl, expectIntrospectionMatchesContract } from "../../testing/bus.ts";
-import { differingPixels, pixelAt } from "../common/png.ts";
+import { differingPixels, pixelAt } from "../common/image/png.ts";
 import { BTN_LEFT, decideTestInput, KEY_LEFTSHIFT } from "./test-input.ts";
 import { CompositorWorld, type WindowRow } from "../../testing/compositor.ts";
 import { Compositor, Compositor1, Compositor1TestInput } from "../../protocol/dbus/index.ts";

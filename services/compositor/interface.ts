@@ -19,7 +19,7 @@ import { busError, requireSameUid, type BusConnection, type CallContext, type Se
 import { clipboardMethods } from "./clipboard.ts";
 import type { CompositorEvent } from "./events.ts";
 import { CompositorError, type NativeCompositor } from "./native.ts";
-import { encodePng } from "../common/png.ts";
+import { encodePng } from "../common/image/png.ts";
 
 type CompositorService = Served<typeof Compositor1>;
 

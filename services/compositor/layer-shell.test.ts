@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pixelAt } from "../common/png.ts";
+import { pixelAt } from "../common/image/png.ts";
 import { ScriptProbe, until } from "../../testing/shell-probe.ts";
 import { CompositorWorld } from "../../testing/compositor.ts";
 

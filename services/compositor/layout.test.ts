@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isBusError } from "../common/bus/index.ts";
-import { differingPixels, type Pixels } from "../common/png.ts";
+import { differingPixels, type Pixels } from "../common/image/png.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "../../testing/compositor.ts";
 import { Compositor1 } from "../../protocol/dbus/index.ts";
 

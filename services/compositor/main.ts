@@ -19,10 +19,10 @@
  * Exit codes: 0 stopped by a signal; 2 usage; 3 could not start (no bus, no backend, name taken); 1 the bus went away.
  */
 
-import { sdNotify } from "../common/sd-notify.ts";
+import { sdNotify } from "../common/daemon/sd-notify.ts";
 import { Compositor } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../common/bus/index.ts";
-import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon/frame.ts";
 import { readEvents } from "./events.ts";
 import { emitCompositorEvent, exportCompositor } from "./interface.ts";
 import { NativeCompositor } from "./native.ts";

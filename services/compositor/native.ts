@@ -11,7 +11,7 @@
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { join } from "node:path";
 import type { ClientRole, OutputRow, WindowRow } from "../../protocol/dbus/index.ts";
-import type { Pixels } from "../common/png.ts";
+import type { Pixels } from "../common/image/png.ts";
 
 /** Who a client connection belongs to: only `shell` sees privileged globals (screencopy, later the shell protocol). */
 export type { ClientRole };

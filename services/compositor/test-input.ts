@@ -14,7 +14,7 @@
 import * as v from "valibot";
 import { Compositor, Compositor1TestInput } from "../../protocol/dbus/index.ts";
 import { busError, requireSameUid, type BusConnection, type Served } from "../common/bus/index.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import type { NativeCompositor } from "./native.ts";
 
 /** The environment variable that asks for test input on a backend that is not headless-only. */

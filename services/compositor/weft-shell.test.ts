@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pixelAt } from "../common/png.ts";
+import { pixelAt } from "../common/image/png.ts";
 import { PROBE, ScriptProbe as Probe, until, type ProbeEvent } from "../../testing/shell-probe.ts";
 import { CompositorWorld, type SpawnedClient, type WindowRow } from "../../testing/compositor.ts";
 const OUTPUT = { x: 0, y: 0, width: 1280, height: 720 };

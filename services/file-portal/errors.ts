@@ -4,7 +4,7 @@
  * root) and says what went wrong.
  */
 
-import { SystemError } from "../common/libc.ts";
+import { SystemError } from "../common/os/libc.ts";
 
 export type PortalErrorName =
   | "AccessDenied"

@@ -6,7 +6,7 @@
 
 import { FilePortal as FilePortalEndpoint, FilePortal1 } from "../../protocol/dbus/index.ts";
 import { busError, type BusConnection, type Served } from "../common/bus/index.ts";
-import { readSealedContent, SealedContentError, sealedContent } from "../common/sealed-content.ts";
+import { readSealedContent, SealedContentError, sealedContent } from "../common/os/sealed-content.ts";
 import { PortalError } from "./errors.ts";
 import type { FilePortal } from "./portal.ts";
 
@@ -28,7 +28,7 @@ export function exportFilePortal(bus: BusConnection, portal: FilePortal): Served
       methods: {
         RegisterGrants: ([sessionId, roots], ctx) => answer(() => portal.registerGrants(ctx.sender, sessionId, roots)),
         RevokeGrants: ([sessionId], ctx) => answer(() => portal.revokeGrants(ctx.sender, sessionId)),
-        // Contents travel in sealed memfds, never in the message (common/sealed-content.ts).
+        // Contents travel in sealed memfds, never in the message (common/os/sealed-content.ts).
         Read: ([sessionId, path], ctx) =>
           answer(async () => ctx.closeAfterReply(sealedContent("weft-portal-read", await portal.read(ctx.sender, sessionId, path)))),
         Write: ([sessionId, path, content], ctx) =>

@@ -13,7 +13,7 @@
  */
 
 import { connectBus } from "../common/bus/index.ts";
-import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon/frame.ts";
 import { GrantTable } from "./grants.ts";
 import { exportFilePortal } from "./interface.ts";
 import { NameOwners } from "./owners.ts";

@@ -11,7 +11,7 @@
  * sessions afresh, and its session 1 must not inherit the old session 1's folders.
  */
 
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import { PortalError } from "./errors.ts";
 import type { GrantTable } from "./grants.ts";
 import type { NameOwners } from "./owners.ts";

@@ -47,7 +47,7 @@ import {
   unlinkat,
   type FileKind,
   type FileStatus,
-} from "../common/libc.ts";
+} from "../common/os/libc.ts";
 import { PortalError, refusalOf } from "./errors.ts";
 
 const BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;

@@ -6,8 +6,8 @@
 
 import { parseArgs } from "node:util";
 import { InvalidAppIdError } from "../../protocol/app-id.ts";
-import { MissingEnvironmentError, type Env } from "../common/paths.ts";
-import { StoreError } from "../common/store.ts";
+import { MissingEnvironmentError, type Env } from "../common/os/paths.ts";
+import { StoreError } from "../common/package/store.ts";
 
 /** Exit codes (docs/weft-pack.md lists them too). */
 export const ExitCode = {

@@ -6,14 +6,14 @@
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parsePrecompileOutcome, type PrecompileOutcome } from "../../protocol/precompile.ts";
-import { bundlePackage, unbundleArchive } from "../common/archive.ts";
-import { describeCapability } from "../common/capabilities.ts";
-import { generateKeyPair, readPublicKey, readSecretKey } from "../common/keys.ts";
-import { checkPackage, readManifest, type Diagnostic } from "../common/package-check.ts";
-import { appDataDir, installRoot, type Env } from "../common/paths.ts";
-import { signPackage, verifyPackage } from "../common/signing.ts";
-import { installPackage, listInstalled, uninstallPackage } from "../common/store.ts";
-import { loadTrustStore } from "../common/trust.ts";
+import { bundlePackage, unbundleArchive } from "../common/package/archive.ts";
+import { describeCapability } from "../common/package/capabilities.ts";
+import { generateKeyPair, readPublicKey, readSecretKey } from "../common/package/keys.ts";
+import { checkPackage, readManifest, type Diagnostic } from "../common/package/package-check.ts";
+import { appDataDir, installRoot, type Env } from "../common/os/paths.ts";
+import { signPackage, verifyPackage } from "../common/package/signing.ts";
+import { installPackage, listInstalled, uninstallPackage } from "../common/package/store.ts";
+import { loadTrustStore } from "../common/package/trust.ts";
 import { CliError, ExitCode, type Command, type CommandContext } from "./cli.ts";
 import { buildImage, imagePathsFor, verifyImage } from "./image.ts";
 

@@ -21,7 +21,7 @@
 
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { signBytes, verifyBytes } from "../common/keys.ts";
+import { signBytes, verifyBytes } from "../common/package/keys.ts";
 import { CliError, ExitCode } from "./cli.ts";
 
 export interface ImagePaths {

@@ -11,7 +11,7 @@
 
 import { closeSync, constants, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { weftCacheDir, type Env } from "../common/paths.ts";
+import { weftCacheDir, type Env } from "../common/os/paths.ts";
 
 export function componentCacheDir(env: Env = process.env): string {
   return join(weftCacheDir(env), "components");

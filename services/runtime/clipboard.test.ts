@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
-import { takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
+import { takeSealedContent, withSealedContent } from "../common/os/sealed-content.ts";
 import { RuntimeWorld, until, type RuntimeProcess } from "../../testing/runtime.ts";
 import { Shell } from "../../protocol/dbus/index.ts";
 

@@ -11,7 +11,7 @@
 
 import { Compositor, Compositor1, errorName } from "../../protocol/dbus/index.ts";
 import { ErrorNames, isBusError, type BusConnection } from "../common/bus/index.ts";
-import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
+import { SealedContentError, takeSealedContent, withSealedContent } from "../common/os/sealed-content.ts";
 import type { WitValue } from "./wasmtime/index.ts";
 
 const TEXT = "text/plain;charset=utf-8";
@@ -40,7 +40,7 @@ function explain(error: unknown): string {
 export async function clipboardRead(bus: BusConnection): Promise<WitValue> {
   let bytes: Uint8Array;
   try {
-    // The text comes in a sealed memfd (common/sealed-content.ts), never in the bus message.
+    // The text comes in a sealed memfd (common/os/sealed-content.ts), never in the bus message.
     const fd = await bus.proxy(Compositor1, Compositor).call("ClipboardGet", TEXT);
     bytes = takeSealedContent(fd, MAX_BYTES);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { requireCapability } from "../common/capabilities.ts";
+import { requireCapability } from "../common/package/capabilities.ts";
 import { FetchError, MAX_RESPONSE_BYTES, performFetch } from "./fetch.ts";
 
 let server: ReturnType<typeof Bun.serve>;

@@ -18,7 +18,7 @@ import { lookup as systemLookup } from "node:dns/promises";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import { fetchAllowed, type Capability } from "../common/capabilities.ts";
+import { fetchAllowed, type Capability } from "../common/package/capabilities.ts";
 
 export const FETCH_TIMEOUT_MS = 30_000;
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;

@@ -1,12 +1,12 @@
 /**
  * What a session's capabilities grant at run time, derived from the capability table
- * (services/common/capabilities.ts) and nothing else. Preopens are the only filesystem the guest sees; the
+ * (services/common/package/capabilities.ts) and nothing else. Preopens are the only filesystem the guest sees; the
  * portal roots (`fs:*:xdg-documents`) are served by weft-file-portal through `weft:app/files` (issue 4).
  */
 
 import { mkdirSync } from "node:fs";
-import type { Capability } from "../common/capabilities.ts";
-import { appDataDir, type Env } from "../common/paths.ts";
+import type { Capability } from "../common/package/capabilities.ts";
+import { appDataDir, type Env } from "../common/os/paths.ts";
 
 export interface Preopen {
   hostPath: string;

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createLogger } from "../common/log.ts";
+import { createLogger } from "../common/daemon/log.ts";
 import { GuestOutput, MAX_LINE } from "./guest-output.ts";
 
 function collect() {

@@ -4,7 +4,7 @@
  * MAX_LINE, and bytes that are not UTF-8 are replaced rather than passed through.
  */
 
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 export const MAX_LINE = 4096;
 

@@ -8,9 +8,9 @@
 
 import { FilePortal, FilePortal1, Notifications, NotificationsService } from "../../protocol/dbus/index.ts";
 import { ErrorNames, isBusError, type BusConnection } from "../common/bus/index.ts";
-import { SealedContentError, takeSealedContent, withSealedContent } from "../common/sealed-content.ts";
-import { allowsCall, capabilitiesCovering, type Capability } from "../common/capabilities.ts";
-import type { Logger } from "../common/log.ts";
+import { SealedContentError, takeSealedContent, withSealedContent } from "../common/os/sealed-content.ts";
+import { allowsCall, capabilitiesCovering, type Capability } from "../common/package/capabilities.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import { clipboardRead, clipboardWrite } from "./clipboard.ts";
 import { FetchError, performFetch } from "./fetch.ts";
 import type { RuntimeSession } from "./session.ts";
@@ -162,7 +162,7 @@ function filesFunctions(context: HostContext): Record<string, Impl> {
   const kind = (type: unknown): WitValue => (type === "file" || type === "directory" ? type : "other");
   const define = (fn: string, impl: Impl): [string, Impl] => [fn, gated(context, "weft:app/files", fn, impl)];
   return Object.fromEntries([
-    // Contents cross the bus in sealed memfds, never in a message (common/sealed-content.ts).
+    // Contents cross the bus in sealed memfds, never in a message (common/os/sealed-content.ts).
     define("read", async ([path]) => {
       const answer = await portal(() => files.call("Read", session, str(path)));
       if ("error" in answer) return [err(answer.error)];

@@ -2,9 +2,9 @@
 /**
  * weft-runtime: the Wasm host of one app session.
  *
- *   weft-runtime <app_id> <session_id> --supervisor <unique bus name> [--channel-fd <n>]
+ *   weft-runtime <app_id> <session_id> --supervisor <unique bus name> --package-fd <n> [--channel-fd <n>]
  *
- * start() acquires, in order: the bus; the supervisor's presence; the verified package; its grants; the
+ * start() acquires, in order: the bus; the supervisor's presence; the package appd verified (its record on --package-fd); its grants; the
  * compiled component; the session channel to the app-shell, when there is one; the bus name
  * org.weft.Runtime1.S<id> with its interface; the guest. Each failure has its
  * own message; cleanup runs in reverse. The session ends when the guest ends, when the supervisor calls Stop,
@@ -15,9 +15,9 @@
  */
 
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
-import { runService, StartError, startStep, type ServiceContext } from "../common/daemon.ts";
-import type { Logger } from "../common/log.ts";
-import { FrameKind, SessionChannel } from "../common/session-channel.ts";
+import { runService, StartError, startStep, type ServiceContext } from "../common/daemon/frame.ts";
+import type { Logger } from "../common/daemon/log.ts";
+import { FrameKind, SessionChannel } from "../common/channel/session-channel.ts";
 import { parseSessionChildArgs, RUNTIME_EXIT, type SessionChildArgs } from "../../protocol/session-child.ts";
 import { compiledComponent } from "./cache.ts";
 import { GuestOutput } from "./guest-output.ts";
@@ -38,7 +38,7 @@ async function requireOnBus(bus: BusConnection, name: string): Promise<void> {
 }
 
 /**
- * Serves the session channel to the app-shell (common/session-channel.ts): Hello attaches it as the UI end, each
+ * Serves the session channel to the app-shell (common/channel/session-channel.ts): Hello attaches it as the UI end, each
  * Post is queued for the guest and answered with Posted (empty, or the refusal), in order.
  */
 async function serveChannel(fd: number, session: RuntimeSession, log: Logger, cleanup: AsyncDisposableStack): Promise<void> {
@@ -84,7 +84,7 @@ async function runSession(ctx: ServiceContext<SessionChildArgs>): Promise<GuestE
   if (args.channelFd !== undefined) await serveChannel(args.channelFd, session, log, cleanup);
   let guest: Guest | undefined;
   let stopReason: string | undefined;
-  // SIGTERM and SIGINT (handled from the first moment: common/daemon.ts) stop the session the way Stop does.
+  // SIGTERM and SIGINT (handled from the first moment: common/daemon/frame.ts) stop the session the way Stop does.
   // A stop lets the guest finish the message it is handling (a save completes), within a grace, then interrupts it.
   const stop = (reason: string) => {
     if (stopReason !== undefined) return;

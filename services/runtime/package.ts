@@ -1,16 +1,16 @@
 /**
  * The component a session runs: its package as the supervisor verified it (the record on --package-fd), or as
  * this process verifies it (the install-time precompile, which has no supervisor), and the module the manifest
- * names read once and matched against the hash the verification saw (common/verified-package.ts).
+ * names read once and matched against the hash the verification saw (common/package/verified-package.ts).
  */
 
-import { MAX_COMPONENT_BYTES } from "../common/component.ts";
-import type { Manifest } from "../common/manifest.ts";
+import { MAX_COMPONENT_BYTES } from "../common/package/component.ts";
+import type { Manifest } from "../common/package/manifest.ts";
 import type { AppId } from "../../protocol/app-id.ts";
-import type { Env } from "../common/paths.ts";
-import { openVerifiedPackage, receiveVerifiedPackage, type VerifiedPackage } from "../common/verified-package.ts";
+import type { Env } from "../common/os/paths.ts";
+import { openVerifiedPackage, receiveVerifiedPackage, type VerifiedPackage } from "../common/package/verified-package.ts";
 
-export { PackageLoadError } from "../common/verified-package.ts";
+export { PackageLoadError } from "../common/package/verified-package.ts";
 
 export interface LoadedPackage {
   dir: string;

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { appIdProblem, type AppId } from "../../protocol/app-id.ts";
 import type { PrecompileOutcome } from "../../protocol/precompile.ts";
-import type { Env } from "../common/paths.ts";
+import type { Env } from "../common/os/paths.ts";
 import { compiledComponent } from "./cache.ts";
 import { PackageLoadError, verifyInstalledPackage } from "./package.ts";
 import { engineFingerprint, precompileComponent } from "./wasmtime/index.ts";

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { appDataDir } from "../common/paths.ts";
+import { appDataDir } from "../common/os/paths.ts";
 import { DEMO_DIST, RuntimeWorld } from "../../testing/runtime.ts";
 
 const NOTES = "org.weft.demo.notes";

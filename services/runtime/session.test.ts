@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createLogger } from "../common/log.ts";
+import { createLogger } from "../common/daemon/log.ts";
 import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
 import { RuntimeSession, SessionRefusal } from "./session.ts";
 

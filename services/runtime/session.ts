@@ -11,7 +11,7 @@
  *
  * The UI end is one of two kinds, fixed when the session starts:
  *   channel   a windowed session's weft-app-shell, on the session channel appd handed to both at spawn
- *             (common/session-channel.ts): attached once it says Hello; its messages never cross the bus;
+ *             (common/channel/session-channel.ts): attached once it says Hello; its messages never cross the bus;
  *   bus       a headless session's client (a tool, a test), a unique bus name the supervisor binds with BindUi:
  *             Post is a method call, messages are Message signals unicast to it.
  * Stopping: once the session is stopping, the guest is handed no further message; the one it is handling (taken
@@ -24,7 +24,7 @@
  */
 
 import { MAX_HELD_OUTBOUND, MAX_INBOUND, MAX_PAYLOAD_LENGTH, MAX_RECV_WAIT_MS } from "../../protocol/limits.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 export type SessionState = "starting" | "running" | "exited";
 

@@ -21,9 +21,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { connectBus, isBusError, type BusConnection, type BusProxy } from "../common/bus/index.ts";
-import { createLogger } from "../common/log.ts";
-import { appDataDir, type Env } from "../common/paths.ts";
-import { decodePng, meanDifference, type Pixels } from "../common/png.ts";
+import { createLogger } from "../common/daemon/log.ts";
+import { appDataDir, type Env } from "../common/os/paths.ts";
+import { decodePng, meanDifference, type Pixels } from "../common/image/png.ts";
 import type { DemoArgs, SessionArgs } from "./main.ts";
 import { Mesh, sessionServices } from "./mesh.ts";
 import { AppD, AppD1, AppShell, AppShell1Inspect, Compositor, Compositor1, Compositor1TestInput, errorName, Shell, Shell1, windowRows } from "../../protocol/dbus/index.ts";

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createLogger } from "../common/log.ts";
+import { createLogger } from "../common/daemon/log.ts";
 import { chooseBackend, Mesh, sessionServices } from "./mesh.ts";
 
 const USAGE = `usage: weft session [--backend auto|headless|x11|wayland] [--user-bus] [--demo [--out DIR]]

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { AppD, Compositor, FilePortal, Shell } from "../../protocol/dbus/index.ts";
 import { connectBus, type BusConnection } from "../common/bus/index.ts";
 import { startPrivateBus, type PrivateBus } from "../common/bus/private-bus.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 const SERVICES_DIR = join(import.meta.dir, "..");
 const READY_TIMEOUT_MS = 60_000;

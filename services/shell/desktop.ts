@@ -26,7 +26,7 @@ import * as v from "valibot";
 import { isValidAppId } from "../../protocol/app-id.ts";
 import { AppD, AppD1, Compositor, Compositor1, windowRows } from "../../protocol/dbus/index.ts";
 import { isBusError, type BusConnection, type BusProxy, type Subscription } from "../common/bus/index.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import type { NotificationCenter, ShownNotification } from "./notifications.ts";
 import type { PanelEvent } from "./panel.ts";
 

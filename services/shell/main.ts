@@ -20,10 +20,10 @@
  * when its stdin closes, and it also has PR_SET_PDEATHSIG.
  */
 
-import { sdNotify } from "../common/sd-notify.ts";
+import { sdNotify } from "../common/daemon/sd-notify.ts";
 import { Compositor, Compositor1, NotificationsService, Shell } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../common/bus/index.ts";
-import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon.ts";
+import { runService, serveUntilStopped, startStep, type ServiceContext } from "../common/daemon/frame.ts";
 import { Desktop } from "./desktop.ts";
 import { exportShell, inspectionEnabled } from "./interface.ts";
 import { NotificationCenter } from "./notifications.ts";

@@ -7,7 +7,7 @@
 
 import { Notifications, NotificationsService, type MethodsOf } from "../../protocol/dbus/index.ts";
 import { busError, type BusConnection, type CallContext, type Served } from "../common/bus/index.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 export const LIMITS = {
   appName: 256,

@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChromiumProcess } from "../common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../common/chromium/origin.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/daemon/log.ts";
 import { injectUiKit } from "../common/ui-kit/index.ts";
 
 export const UI_DIR = join(import.meta.dir, "ui");

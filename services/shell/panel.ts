@@ -10,8 +10,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { closeFd } from "../common/bus/index.ts";
-import { forEachLine } from "../common/lines.ts";
-import type { Logger } from "../common/log.ts";
+import { forEachLine } from "../common/os/lines.ts";
+import type { Logger } from "../common/daemon/log.ts";
 
 export const PANEL_BINARY = process.env.WEFT_PANEL ?? join(import.meta.dir, "../../native/compositor/target/tools/weft-panel");
 export const TASKBAR_HEIGHT = 48;

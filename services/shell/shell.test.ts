@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { Variant } from "dbus-next";
 import { connectBus, contractPath, type BusConnection } from "../common/bus/index.ts";
 import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
-import { processAlive } from "../common/processes.ts";
+import { processAlive } from "../common/os/processes.ts";
 import { parsePageMessage } from "./desktop.ts";
 import { inspectionEnabled } from "./interface.ts";
 import { EXIT_CHROMIUM_DIED } from "./main.ts";

@@ -8,7 +8,7 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { descendantsOf, processAlive } from "../../services/common/processes.ts";
+import { descendantsOf, processAlive } from "../../services/common/os/processes.ts";
 import { AppD, AppD1, AppD1Session, AppShell, Runtime } from "../../protocol/dbus/index.ts";
 import { connectBus } from "../../services/common/bus/index.ts";
 import { Report } from "./report.ts";

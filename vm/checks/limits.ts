@@ -17,7 +17,7 @@
  */
 
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
-import { descendantsOf } from "../../services/common/processes.ts";
+import { descendantsOf } from "../../services/common/os/processes.ts";
 import { connectBus, Variant } from "../../services/common/bus/index.ts";
 import { Report } from "./report.ts";
 import { AppD, AppD1, AppD1Session, AppShell, AppShell1Inspect, Compositor, Compositor1, Compositor1TestInput, windowRows, type PropertiesOf } from "../../protocol/dbus/index.ts";

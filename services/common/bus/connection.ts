@@ -10,7 +10,7 @@
  */
 import { Message, Variant } from "dbus-next";
 import MessageBus from "dbus-next/lib/bus.js";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger } from "../daemon/log.ts";
 import { parseBusAddress, resolveBusAddress, type BusAddressOptions } from "./address.ts";
 import { loadContract, objectPathForName, pickInterface, isValidWellKnownBusName, type Contract, type ContractInterface } from "../../../protocol/dbus/parse.ts";
 import { CredentialsCache, type CallerCredentials } from "./credentials.ts";

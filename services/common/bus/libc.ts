@@ -5,7 +5,7 @@
  * Linux only, LP64 only (x86_64 and aarch64 share every constant and layout used here).
  */
 import { ptr } from "bun:ffi";
-import { errno, libcCalls, SystemError } from "../libc.ts";
+import { errno, libcCalls, SystemError } from "../os/libc.ts";
 
 export { errno, SystemError };
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Variant } from "dbus-next";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../daemon/log.ts";
 import { connectBus, type BusConnection, type ServiceClient } from "./connection.ts";
 import { BusError, ErrorNames } from "./errors.ts";
 import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "../../../testing/test1.ts";

@@ -16,7 +16,7 @@
  */
 import { DBusError, Message, Variant, interface as dbusInterface } from "dbus-next";
 import type MessageBus from "dbus-next/lib/bus.js";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../daemon/log.ts";
 import { loadContract, isValidObjectPath, pickInterface, type Contract, type ContractInterface, type ContractMethod, type ContractProperty } from "../../../protocol/dbus/parse.ts";
 import type { CallerCredentials } from "./credentials.ts";
 import { ErrorNames } from "./errors.ts";

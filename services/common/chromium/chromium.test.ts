@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
-import { descendantsOf } from "../processes.ts";
-import { createLogger } from "../log.ts";
+import { descendantsOf } from "../os/processes.ts";
+import { createLogger } from "../daemon/log.ts";
 import { CompositorWorld } from "../../../testing/compositor.ts";
-import { pixelAt } from "../png.ts";
+import { pixelAt } from "../image/png.ts";
 import type { ChromiumProcess } from "./chromium.ts";
 import { viewOrigin } from "./origin.ts";
 import { openTestView, textFiles, type TestView } from "../../../testing/chromium.ts";

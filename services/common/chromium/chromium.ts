@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd } from "../bus/index.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../daemon/log.ts";
 import { CdpConnection } from "./cdp.ts";
 
 export const CHROMIUM = process.env.WEFT_CHROMIUM ?? "/usr/bin/chromium";

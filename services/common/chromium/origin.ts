@@ -10,7 +10,7 @@
  * Navigation away is undone (the main frame is sent back to the entry page) and new windows are closed.
  */
 
-import type { Logger } from "../log.ts";
+import type { Logger } from "../daemon/log.ts";
 import { CdpError, type CdpConnection } from "./cdp.ts";
 
 /** What the page may load: only its own files; no network at all (the IPC bridge is not a network API). */

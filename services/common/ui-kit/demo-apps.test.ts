@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CompositorWorld } from "../../../testing/compositor.ts";
 import { openTestView } from "../../../testing/chromium.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../daemon/log.ts";
 import { DEMO_DIST } from "../../../testing/runtime.ts";
 import { injectUiKit } from "./index.ts";
 

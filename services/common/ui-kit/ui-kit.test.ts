@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { CompositorWorld } from "../../../testing/compositor.ts";
 import type { ChromiumProcess } from "../chromium/chromium.ts";
 import { openTestView, textFiles, type TestView } from "../../../testing/chromium.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../daemon/log.ts";
 import { injectUiKit, uiKitSource } from "./index.ts";
 
 const log = createLogger("ui-kit-test", { level: "warn" });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { inspectComponent } from "../../common/component.ts";
+import { inspectComponent } from "../../common/package/component.ts";
 import { makeTempDir } from "../../../testing/components.ts";
 import { outputCollector, rustGuest } from "./fixtures/fixtures.ts";
 import { type GuestExit, startGuest } from "./index.ts";

@@ -11,7 +11,7 @@ import {
   type TestPackageOptions,
   testManifest,
   writeTestPackage,
-} from "../../testing/components.ts";
+} from "../../../testing/components.ts";
 
 let scratch: string;
 let counter = 0;

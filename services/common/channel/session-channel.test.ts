@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { closeFd, makeSocketPair, writeAllFd } from "./bus/libc.ts";
-import { createLogger } from "./log.ts";
+import { closeFd, makeSocketPair, writeAllFd } from "../bus/libc.ts";
+import { createLogger } from "../daemon/log.ts";
 import {
   ChannelProtocolError,
   encodeFrame,

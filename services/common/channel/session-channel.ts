@@ -20,9 +20,9 @@
  */
 
 import { fstatSync } from "node:fs";
-import { MAX_PAYLOAD_LENGTH } from "../../protocol/limits.ts";
-import type { Logger } from "./log.ts";
-import { UnixFdStream } from "./bus/transport.ts";
+import { MAX_PAYLOAD_LENGTH } from "../../../protocol/limits.ts";
+import type { Logger } from "../daemon/log.ts";
+import { UnixFdStream } from "../bus/transport.ts";
 
 
 export { MAX_PAYLOAD_LENGTH };

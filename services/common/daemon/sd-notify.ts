@@ -8,7 +8,7 @@
  *   abstract: sun_path = "\0<name>" (no NUL),  address length = 2 + 1 + bytes
  */
 
-import { errno, libcCalls as libc, SystemError } from "./libc.ts";
+import { errno, libcCalls as libc, SystemError } from "../os/libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, readSecretKey } from "./keys.ts";
 import { signPackage } from "./signing.ts";
-import { writeTestPackage } from "../../testing/components.ts";
+import { writeTestPackage } from "../../../testing/components.ts";
 import { openVerifiedPackage, PackageLoadError, receiveVerifiedPackage } from "./verified-package.ts";
-import { sealedContent } from "./sealed-content.ts";
-import { encodePackageRecord } from "../../protocol/package-record.ts";
-import { assertAppId } from "../../protocol/app-id.ts";
+import { sealedContent } from "../os/sealed-content.ts";
+import { encodePackageRecord } from "../../../protocol/package-record.ts";
+import { assertAppId } from "../../../protocol/app-id.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weft-verified-package-"));
 const store = join(root, "store");

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NotifyListener } from "../../testing/notify-listener.ts";
+import { NotifyListener } from "../../../testing/notify-listener.ts";
 import { sdNotify, unixAddress } from "./sd-notify.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-notify-"));

@@ -9,7 +9,7 @@
  * file system could hold the receiver forever).
  */
 
-import { closeFd } from "./bus/libc.ts";
+import { closeFd } from "../bus/libc.ts";
 import { addSeals, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, getSeals, memfdCreate } from "./libc.ts";
 import { fstatSync, readSync, writeSync } from "node:fs";
 
@@ -47,7 +47,7 @@ export function sealedContent(name: string, data: Uint8Array): number {
 export function readSealedContent(fd: number, maxBytes: number): Uint8Array {
   const seals = getSeals(fd);
   if (seals === undefined || (seals & REQUIRED_SEALS) !== REQUIRED_SEALS) {
-    throw new SealedContentError("not-sealed", "the content must come as a memfd sealed against writing, growing, shrinking and sealing (services/common/sealed-content.ts)");
+    throw new SealedContentError("not-sealed", "the content must come as a memfd sealed against writing, growing, shrinking and sealing (services/common/os/sealed-content.ts)");
   }
   const size = fstatSync(fd).size;
   if (size > maxBytes) throw new SealedContentError("too-large", `the content is ${size} bytes; at most ${maxBytes} are taken`);

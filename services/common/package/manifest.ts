@@ -21,7 +21,7 @@
 
 import * as v from "valibot";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { appIdProblem } from "../../protocol/app-id.ts";
+import { appIdProblem } from "../../../protocol/app-id.ts";
 import { type Capability, parseCapability } from "./capabilities.ts";
 
 /** One problem found in a package: `field` is a manifest key path (`package.id`), a file, or `package`. */

@@ -11,11 +11,11 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import type { AppId } from "../../protocol/app-id.ts";
-import { decodePackageRecord, MAX_PACKAGE_RECORD_BYTES, PackageRecordError, type PackageRecord } from "../../protocol/package-record.ts";
+import type { AppId } from "../../../protocol/app-id.ts";
+import { decodePackageRecord, MAX_PACKAGE_RECORD_BYTES, PackageRecordError, type PackageRecord } from "../../../protocol/package-record.ts";
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from "./manifest.ts";
-import type { Env } from "./paths.ts";
-import { SealedContentError, takeSealedContent } from "./sealed-content.ts";
+import type { Env } from "../os/paths.ts";
+import { SealedContentError, takeSealedContent } from "../os/sealed-content.ts";
 import { verifyPackage, type DigestEntry } from "./signing.ts";
 import { findPackage } from "./store.ts";
 import { loadTrustStore } from "./trust.ts";

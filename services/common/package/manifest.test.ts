@@ -10,7 +10,7 @@ import {
   parseManifest,
   validateManifest,
 } from "./manifest.ts";
-import { testManifest } from "../../testing/components.ts";
+import { testManifest } from "../../../testing/components.ts";
 
 /** A manifest text built from the test defaults with per-table overrides (`null` removes a key). */
 function manifestText(overrides: Parameters<typeof testManifest>[0] = {}): string {

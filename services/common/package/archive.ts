@@ -24,7 +24,7 @@ import { constants as fsConstants } from "node:fs";
 import { type FileHandle, mkdir, mkdtemp, open, realpath, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { constants as zlibConstants, createZstdCompress, createZstdDecompress } from "node:zlib";
-import { appIdProblem } from "../../protocol/app-id.ts";
+import { appIdProblem } from "../../../protocol/app-id.ts";
 import {
   DEFAULT_PACKAGE_LIMITS,
   escapeBytes,

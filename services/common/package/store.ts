@@ -29,14 +29,14 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { assertAppId } from "../../protocol/app-id.ts";
+import { assertAppId } from "../../../protocol/app-id.ts";
 import { unbundleArchive } from "./archive.ts";
 import { describeCapability } from "./capabilities.ts";
 import type { Manifest } from "./manifest.ts";
 import { checkPackage, readManifest, type Diagnostic } from "./package-check.ts";
 import { openListedFile, walkPackage } from "./package-files.ts";
-import { lockExclusive, RENAME_EXCHANGE, RENAME_NOREPLACE, renameat2 } from "./libc.ts";
-import { type Env, storeRoots } from "./paths.ts";
+import { lockExclusive, RENAME_EXCHANGE, RENAME_NOREPLACE, renameat2 } from "../os/libc.ts";
+import { type Env, storeRoots } from "../os/paths.ts";
 import { compareSemVer, parseSemVer } from "./semver.ts";
 import { verifyPackage, type VerifyOutcome } from "./signing.ts";
 import type { TrustStore } from "./trust.ts";

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { EXIT, runService, StartError, startStep, UsageError } from "./daemon.ts";
+import { EXIT, runService, StartError, startStep, UsageError } from "./frame.ts";
 
 /** Runs `script` (a module body using runService) as its own process; resolves with its exit code and stderr. */
 async function program(script: string, argv: string[] = [], sendSignalAfterMs?: number): Promise<{ code: number; stderr: string }> {
-  const source = `import { EXIT, runService, serveUntilStopped, StartError, startStep } from ${JSON.stringify(`${import.meta.dir}/daemon.ts`)};\n${script}`;
+  const source = `import { EXIT, runService, serveUntilStopped, StartError, startStep } from ${JSON.stringify(`${import.meta.dir}/frame.ts`)};\n${script}`;
   const child = Bun.spawn([process.execPath, "-e", source, "--", ...argv], { stderr: "pipe", stdout: "ignore", env: { ...process.env, WEFT_LOG_FORMAT: "json" } });
   if (sendSignalAfterMs !== undefined) setTimeout(() => child.kill("SIGTERM"), sendSignalAfterMs);
   const stderr = await new Response(child.stderr).text();

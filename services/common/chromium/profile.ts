@@ -8,7 +8,7 @@
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processesNaming } from "./processes.ts";
+import { processesNaming } from "../os/processes.ts";
 
 export function profileParentFor(sessionId: bigint, env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "weft", "app-shell") : join(tmpdir(), `weft-app-shell-${process.getuid?.() ?? "user"}`);

@@ -13,7 +13,7 @@ import {
   weftInterface,
 } from "./capabilities.ts";
 
-const repo = join(import.meta.dir, "../..");
+const repo = join(import.meta.dir, "../../..");
 
 function parsed(text: string): Capability {
   const result = parseCapability(text);

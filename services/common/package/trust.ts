@@ -14,7 +14,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyFileError, readPublicKey, toHex } from "./keys.ts";
-import { type Env, trustStoreDirs, type TrustStoreDirs } from "./paths.ts";
+import { type Env, trustStoreDirs, type TrustStoreDirs } from "../os/paths.ts";
 
 export interface StoreKey {
   publicKey: Uint8Array;

@@ -9,7 +9,7 @@ import {
   parseInterfaceName,
   worldOfWit,
 } from "./component.ts";
-import { buildComponent, buildCoreModule } from "../../testing/components.ts";
+import { buildComponent, buildCoreModule } from "../../../testing/components.ts";
 
 /** A small deterministic PRNG (mulberry32), so a failing fuzz case can be replayed. */
 function random(seed: number): () => number {

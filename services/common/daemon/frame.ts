@@ -14,8 +14,8 @@
  * unexpected failure. The session's children add their own above these (protocol/session-child.ts).
  */
 
-import { UsageError } from "../../protocol/usage.ts";
-import type { BusConnection } from "./bus/index.ts";
+import { UsageError } from "../../../protocol/usage.ts";
+import type { BusConnection } from "../bus/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 
 export const EXIT = { stopped: 0, busLost: 1, usage: 2, startFailed: 3, internal: 70 } as const;

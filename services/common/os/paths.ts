@@ -16,7 +16,7 @@
  */
 
 import { join } from "node:path";
-import { assertAppId } from "../../protocol/app-id.ts";
+import { assertAppId } from "../../../protocol/app-id.ts";
 
 export type Env = Record<string, string | undefined>;
 

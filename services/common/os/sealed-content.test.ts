@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { openSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeFd, makePipe } from "./bus/libc.ts";
+import { closeFd, makePipe } from "../bus/libc.ts";
 import { memfdCreate } from "./libc.ts";
 import { readSealedContent, SealedContentError, sealedContent } from "./sealed-content.ts";
 
