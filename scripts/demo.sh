@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec node_modules/.bin/bun services/session/main.ts session --demo "$@"
+exec node_modules/.bin/bun services/desktop-session/main.ts session --demo "$@"

@@ -12,7 +12,7 @@ import { join } from "node:path";
 test("weft session --demo passes every step and writes screenshots and summary.json", async () => {
   const out = mkdtempSync(join(tmpdir(), "weft-session-demo-"));
   try {
-    const child = Bun.spawn([process.execPath, join(import.meta.dir, "../services/session/main.ts"), "session", "--demo", "--out", out], {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "../services/desktop-session/main.ts"), "session", "--demo", "--out", out], {
       env: { PATH: process.env.PATH!, LANG: "C.UTF-8" },
       stdout: "pipe",
       stderr: "pipe",

@@ -203,7 +203,7 @@ async function run(test: SmokeTest): Promise<void> {
     `mkdir -p /home/weft/watch && setsid ${BUN} ${CHECKOUT}/vm/checks/watch-bus.ts watch /home/weft/watch >/home/weft/watch/log 2>&1 </dev/null & echo $! >/home/weft/watch/pid; for i in $(seq 100); do grep -q watching /home/weft/watch/log && exit 0; sleep 0.2; done; cat /home/weft/watch/log; exit 1`,
     { as: "weft", timeoutS: 60 },
   );
-  const demo = await agent.run(`cd /home/weft && exec ${BUN} ${CHECKOUT}/services/session/main.ts demo --out /home/weft/demo --patience 10`, { as: "weft", timeoutS: DEMO_DEADLINE_S });
+  const demo = await agent.run(`cd /home/weft && exec ${BUN} ${CHECKOUT}/services/desktop-session/main.ts demo --out /home/weft/demo --patience 10`, { as: "weft", timeoutS: DEMO_DEADLINE_S });
   for (const line of demo.stdout.split("\n")) if (line.trim() !== "") console.log(`     ${line}`);
   const demoSaved = await agent.run("cd /home/weft/demo && tar -cf - . | base64 -w0", { as: "weft", timeoutS: 120 }).catch(() => undefined);
   if (demoSaved?.code === 0) {

@@ -191,10 +191,10 @@ describe("the counter in its window", () => {
     expect(window.appId).toContain("org-weft-demo-counter.weft.invalid");
     await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppShell.busName(id), path: AppShell.path, contract: contractPath(AppShell1.name), interface: AppShell1.name });
     await expectIntrospectionMatchesContract({ address: world.bus.address, destination: AppShell.busName(id), path: AppShell.path, contract: contractPath(AppShell1Inspect.name), interface: AppShell1Inspect.name });
-    const shell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
-    expect(await shell.get("State")).toBe("bound");
-    expect(await shell.get("AppId")).toBe(COUNTER);
-    expect(await shell.get("Inspectable")).toBe(true);
+    const appShell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
+    expect(await appShell.get("State")).toBe("bound");
+    expect(await appShell.get("AppId")).toBe(COUNTER);
+    expect(await appShell.get("Inspectable")).toBe(true);
 
     await waitForText(id, "#count", "0"); // the page asked for the count and got the reply
     const [cx, cy, cw, ch] = (await inspect(id, "ElementRect", "#count")) as [number, number, number, number];
@@ -321,8 +321,8 @@ describe("when a part of the session dies", () => {
     const { id, session } = await launch(COUNTER);
     const uiPid = (await session.get("UiPid")) as number;
     const runtimePid = (await session.get("RuntimePid")) as number;
-    const shell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
-    const chromiumPid = (await shell.get("ChromiumPid")) as number;
+    const appShell = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(id), { path: AppShell.path });
+    const chromiumPid = (await appShell.get("ChromiumPid")) as number;
     const helpers = chromiumsOf(id);
     expect(helpers).toContain(chromiumPid);
     process.kill(chromiumPid, "SIGKILL");
@@ -387,7 +387,7 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
   test("without WEFT_APP_SHELL_INSPECT there is no Inspect interface; Bound only from the supervisor; it ends when its supervisor leaves", async () => {
     const supervisor = await connectBus({ address: world.bus.address });
     // The test does what appd does: one session channel, an end for each.
-    const [runtimeEnd, shellEnd] = makeSocketPair();
+    const [runtimeEnd, appShellEnd] = makeSocketPair();
     const pkg = await openVerifiedPackage(assertAppId(SANDBOX), "run", world.env);
     const runtime = new RuntimeHandle({ package: pkg, sessionId: 900n, supervisor, env: world.env, channelFd: runtimeEnd });
     closeFd(runtimeEnd);
@@ -397,9 +397,9 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     expect(bindRefused).toBe("org.weft.Runtime1.Error.AccessDenied");
     const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
     const logLines: string[] = [];
-    const shell = new AppShellHandle({ package: pkg, sessionId: 900n, supervisor, env, channelFd: shellEnd, onLogLine: (line) => logLines.push(line) });
-    closeFd(shellEnd);
-    const owner = await shell.waitForReady(60_000);
+    const appShell = new AppShellHandle({ package: pkg, sessionId: 900n, supervisor, env, channelFd: appShellEnd, onLogLine: (line) => logLines.push(line) });
+    closeFd(appShellEnd);
+    const owner = await appShell.waitForReady(60_000);
     const client = world.supervisor.client(contractPath(AppShell1.name), AppShell.busName(900n), { path: AppShell.path });
     expect(await client.get("State")).toBe("ready");
     expect(await client.get("Inspectable")).toBe(false);
@@ -414,7 +414,7 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     expect(processAlive(chromiumPid)).toBe(true);
 
     await supervisor.close(); // appd gone: the runtime and the app-shell end by themselves
-    expect(await shell.exitCode).toBe(0);
+    expect(await appShell.exitCode).toBe(0);
     expect(await runtime.exitCode).toBe(1);
     await until(() => !processAlive(chromiumPid), "Chromium to end");
     expect(existsSync(profileParentFor(900n, world.env))).toBe(false);

@@ -14,7 +14,7 @@ import { LAST_SESSION_FILE } from "./last-session.ts";
 import { NotifyListener } from "../../testing/notify-listener.ts";
 import { processAlive } from "../common/os/processes.ts";
 import { AppdWorld, FakeSystemd, type AppdProcess } from "../../testing/appd.ts";
-import { outOfMemoryReason } from "./session.ts";
+import { outOfMemoryReason } from "./app-session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";
 import { AppD, AppD1, AppD1Session, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 

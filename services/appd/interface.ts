@@ -7,7 +7,7 @@
 import { AppD, AppD1, AppD1Session, Shell, type PropertiesOf } from "../../protocol/dbus/index.ts";
 import { busError, requireSameUid, type BusConnection, type Served } from "../common/bus/index.ts";
 import { LaunchOptionsError, parseLaunchOptions } from "./options.ts";
-import type { Session } from "./session.ts";
+import type { AppSession } from "./app-session.ts";
 import { AppdError, type Supervisor } from "./supervisor.ts";
 
 function refused(error: unknown): never {
@@ -23,7 +23,7 @@ export class SessionObjects {
 
   constructor(private readonly bus: BusConnection) {}
 
-  added(session: Session): void {
+  added(session: AppSession): void {
     this.#objects.set(
       session.id,
       this.bus.serve(AppD1Session, session.path, {
@@ -46,16 +46,16 @@ export class SessionObjects {
     );
   }
 
-  removed(session: Session): void {
+  removed(session: AppSession): void {
     this.#objects.get(session.id)?.unexport();
     this.#objects.delete(session.id);
   }
 
-  stateChanged(session: Session, reason: string): void {
+  stateChanged(session: AppSession, reason: string): void {
     this.manager?.emit("SessionStateChanged", session.id, session.state, reason);
   }
 
-  propertiesChanged(session: Session, changed: Partial<PropertiesOf<typeof AppD1Session>>): void {
+  propertiesChanged(session: AppSession, changed: Partial<PropertiesOf<typeof AppD1Session>>): void {
     this.#objects.get(session.id)?.propertiesChanged(changed);
   }
 

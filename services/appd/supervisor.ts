@@ -33,7 +33,7 @@ import { openVerifiedPackage, PackageLoadError, type VerifiedPackage } from "../
 import { DEFAULT_LAUNCH_LIMITS, type LaunchLimits } from "./limits.ts";
 import type { LaunchOptions } from "./options.ts";
 import { portalRoots } from "./portal-grants.ts";
-import { Session, type SessionObserver } from "./session.ts";
+import { AppSession, type AppSessionObserver } from "./app-session.ts";
 import { MEMORY_MAX_BYTES, SystemdScopes, UnitError } from "./units.ts";
 
 /** Sessions that are not stopped, at most; a client launching in a loop gets TooManySessions. */
@@ -76,11 +76,11 @@ export interface SupervisorOptions {
   /** How long a launch's phases may take (DEFAULT_LAUNCH_LIMITS when not given). */
   limits?: LaunchLimits;
   /** Told of every session's creation, changes and removal (appd's D-Bus surface). */
-  observer: SessionObserver & { added(session: Session): void; removed(session: Session): void };
+  observer: AppSessionObserver & { added(session: AppSession): void; removed(session: AppSession): void };
 }
 
 export class Supervisor {
-  readonly sessions = new Map<bigint, Session>();
+  readonly sessions = new Map<bigint, AppSession>();
   readonly #bus: BusConnection;
   readonly #env: Env;
   readonly #runtimeEnv: Record<string, string>;
@@ -127,11 +127,11 @@ export class Supervisor {
   }
 
   /** Sessions that are not stopped. */
-  live(): Session[] {
+  live(): AppSession[] {
     return [...this.sessions.values()].filter((s) => s.state !== "stopped");
   }
 
-  async launch(appId: string, options: LaunchOptions, caller: string): Promise<Session> {
+  async launch(appId: string, options: LaunchOptions, caller: string): Promise<AppSession> {
     if (this.#closing) throw new AppdError("StartFailed", "appd is stopping; launch again once it is back");
     const problem = appIdProblem(appId);
     if (problem !== undefined) {
@@ -144,7 +144,7 @@ export class Supervisor {
     const pkg = await this.#verifiedPackage(appId as AppId);
     const grantedCapabilities = pkg.manifest.package.capabilities.map((c) => c.name);
     const id = await this.#allocateId();
-    const session = new Session(id, pkg.record.appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
+    const session = new AppSession(id, pkg.record.appId, options.headless, grantedCapabilities, this.#observer, this.#scopes, this.#log, MEMORY_MAX_BYTES);
     session.launchedBy = caller;
     this.sessions.set(id, session);
     this.#observer.added(session);
@@ -163,7 +163,7 @@ export class Supervisor {
     }
   }
 
-  async #start(session: Session, pkg: VerifiedPackage, caller: string): Promise<void> {
+  async #start(session: AppSession, pkg: VerifiedPackage, caller: string): Promise<void> {
     await this.#grantPortalRoots(session);
     // A windowed session's page ↔ guest messages go over a channel of its own, never the bus: the runtime gets one
     // end now, the app-shell the other when it is spawned; appd keeps neither.
@@ -175,7 +175,7 @@ export class Supervisor {
     }
   }
 
-  async #startWith(session: Session, pkg: VerifiedPackage, caller: string, channel: [number, number] | undefined): Promise<void> {
+  async #startWith(session: AppSession, pkg: VerifiedPackage, caller: string, channel: [number, number] | undefined): Promise<void> {
     const runtime = new RuntimeHandle({
       package: pkg,
       sessionId: session.id,
@@ -220,7 +220,7 @@ export class Supervisor {
    * owns its name, checks that owner is the process spawned here (anyone may own a name), and tells it it is bound:
    * it then says Hello on the channel, and the runtime delivers to it.
    */
-  async #startUi(session: Session, pkg: VerifiedPackage, channelFd: number): Promise<void> {
+  async #startUi(session: AppSession, pkg: VerifiedPackage, channelFd: number): Promise<void> {
     const ui = new AppShellHandle({
       package: pkg,
       sessionId: session.id,
@@ -255,7 +255,7 @@ export class Supervisor {
    * Registers the session's file-portal roots before its runtime starts, and revokes them when it stops. Without
    * a portal on the bus the app's `weft:app/files` calls fail with a clear error; the session still runs.
    */
-  async #grantPortalRoots(session: Session): Promise<void> {
+  async #grantPortalRoots(session: AppSession): Promise<void> {
     const { roots, missing } = portalRoots(session.grantedCapabilities, this.#env);
     for (const source of missing) this.#log.warn("no folder for a granted portal root on this machine", { session: String(session.id), source });
     if (roots.length === 0) return;
@@ -274,7 +274,7 @@ export class Supervisor {
   }
 
   /** Anyone may own a name: make sure the one answering as the runtime is the process appd started. */
-  async #verifiedRuntimeOwner(session: Session, runtime: RuntimeHandle): Promise<string> {
+  async #verifiedRuntimeOwner(session: AppSession, runtime: RuntimeHandle): Promise<string> {
     const owner = await this.#bus.nameOwner(session.runtimeBusName);
     if (owner === undefined) throw new AppdError("StartFailed", `${session.runtimeBusName} has no owner: the runtime left the bus`);
     const credentials = await this.#bus.credentials(owner);
@@ -330,7 +330,7 @@ export class Supervisor {
     return packages.map((p) => [p.id, p.name, p.version]);
   }
 
-  #scheduleForget(session: Session): void {
+  #scheduleForget(session: AppSession): void {
     if (this.#closing) return;
     const timer = setTimeout(() => {
       this.#forgetTimers.delete(timer);

@@ -44,9 +44,9 @@ const EXITED_SIGNAL_WAIT_MS = 200;
 const SIGKILL = 9;
 
 /** What the session tells the outside (appd's D-Bus surface) when it changes. */
-export interface SessionObserver {
-  stateChanged(session: Session, reason: string): void;
-  propertiesChanged(session: Session, changed: Record<string, unknown>): void;
+export interface AppSessionObserver {
+  stateChanged(session: AppSession, reason: string): void;
+  propertiesChanged(session: AppSession, changed: Record<string, unknown>): void;
 }
 
 /** What a session asks of the manager of its scope (systemd; units.ts). */
@@ -66,7 +66,7 @@ export function microsecondsNow(): bigint {
   return BigInt(Date.now()) * 1000n;
 }
 
-export class Session {
+export class AppSession {
   readonly path: string;
   readonly runtimeBusName: string;
   readonly startedAt = microsecondsNow();
@@ -96,7 +96,7 @@ export class Session {
     readonly appId: AppId,
     readonly headless: boolean,
     readonly grantedCapabilities: readonly string[],
-    private readonly observer: SessionObserver,
+    private readonly observer: AppSessionObserver,
     private readonly scope: ScopeControl,
     log: Logger,
     private readonly memoryLimitBytes = 0n,
