@@ -4,8 +4,9 @@
  *     test worlds (`testing/`) or the benchmarks (`bench/`);
  *   * no code outside `protocol/` spells a WEFT bus name: the names live in protocol/dbus/names.ts and the
  *     contract modules, so a rename is one edit and a typo a compile error.
- * Tests are left out of the first rule (they may drive other services), and of the second while they still spell
- * the wire names they check.
+ * Tests and the fixture programs they spawn are left out of the first rule (they may drive other services), not
+ * of the second: they name services and errors through protocol/ too (`AppD.busName`,
+ * `errorName(AppD1, "NotInstalled")`), so a typo is a compile error.
  */
 
 import { describe, expect, test } from "bun:test";
@@ -24,7 +25,8 @@ function sourceFiles(folder: string): string[] {
     .map((file) => join(folder, file));
 }
 
-const isTest = (file: string) => file.endsWith(".test.ts");
+/** Tests, and the programs tests spawn (`*-fixture.ts`). */
+const isTest = (file: string) => file.endsWith(".test.ts") || file.endsWith("-fixture.ts");
 const serviceOf = (file: string) => (file.startsWith("services/") ? file.split("/")[1] : undefined);
 
 /** Code without comments, line by line (a line's number stays its number). */
@@ -56,7 +58,7 @@ describe("corridors", () => {
   test("no code outside protocol/ spells a WEFT bus name", () => {
     const spelled: string[] = [];
     for (const folder of ["services", "testing", "vm", "bench", "scripts", "apps"]) {
-      for (const file of sourceFiles(folder).filter((f) => !isTest(f))) {
+      for (const file of sourceFiles(folder)) {
         codeLines(readFileSync(join(REPO, file), "utf8")).forEach((line, i) => {
           if (BUS_NAME.test(line)) spelled.push(`${file}:${i + 1}: ${line.trim()}`);
         });

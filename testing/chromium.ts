@@ -8,6 +8,7 @@ import type { Logger } from "../services/common/daemon/log.ts";
 import type { CdpConnection } from "../services/common/chromium/cdp.ts";
 import { ChromiumProcess } from "../services/common/chromium/chromium.ts";
 import { serveOrigin, viewOrigin } from "../services/common/chromium/origin.ts";
+import { until } from "./until.ts";
 
 export interface TestViewOptions {
   /** The Wayland connection (Compositor1.OpenClient); passed to Chromium. */
@@ -31,7 +32,7 @@ export interface TestView {
   /** Evaluates `expression` in the page (promises awaited) and returns its value; a page exception is thrown. */
   evaluate(expression: string): Promise<any>;
   /** Polls `check` (errors count as false) until it holds, for at most 30 s. */
-  until(what: string, check: () => Promise<boolean>): Promise<void>;
+  until(check: () => Promise<boolean>, what: string): Promise<void>;
   /** A real click (mouse pressed and released) at the centre of the element with `id`. */
   click(id: string): Promise<void>;
 }
@@ -55,18 +56,15 @@ export async function openTestView(options: TestViewOptions): Promise<TestView> 
     if (exceptionDetails) throw new Error(`page threw: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
     return result.value;
   };
-  const until = async (what: string, check: () => Promise<boolean>): Promise<void> => {
-    const deadline = Date.now() + 30_000;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await Bun.sleep(50);
-    }
+  // A page that is not there yet throws: that only means "not yet".
+  const untilOnPage = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    await until(check, what, 30_000, { everyMs: 50, retryErrors: true });
   };
   const click = async (id: string): Promise<void> => {
     const [x, y] = await evaluate(`(() => { const r = document.getElementById(${JSON.stringify(id)}).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`);
     for (const type of ["mousePressed", "mouseReleased"]) await chromium.cdp.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 }, page);
   };
-  return { chromium, page, origin, evaluate, until, click };
+  return { chromium, page, origin, evaluate, until: untilOnPage, click };
 }
 
 /** A file map for `openTestView` from literal texts. */

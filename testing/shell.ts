@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { BusConnection } from "../services/common/bus/index.ts";
 import { forEachLine } from "../services/common/os/lines.ts";
 import { AppdWorld, type AppdProcess } from "./appd.ts";
@@ -30,38 +30,8 @@ export interface ShellProcess {
   logLines: Record<string, unknown>[];
 }
 
-/** The direct children of `pid` (from /proc), with their command names. */
-export function childrenOf(pid: number): { pid: number; comm: string }[] {
-  const found: { pid: number; comm: string }[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const fields = stat.slice(close + 2).split(" ");
-      if (Number(fields[1]) === pid && fields[0] !== "Z") found.push({ pid: Number(entry), comm: stat.slice(stat.indexOf("(") + 1, close) });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-/** Live processes whose command line mentions `needle` (e.g. a Chromium profile directory). */
-export function processesMentioning(needle: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (cmdline.includes(needle) && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z") found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
+/** Children and command lines of processes: one reader of /proc for everyone (services/common/os/processes.ts). */
+export { childrenOf, processesNaming as processesMentioning } from "../services/common/os/processes.ts";
 
 /** The profile directory of a Chromium process (its --user-data-dir): every process of that browser names it. */
 export function profileDirOf(pid: number): string {

@@ -22,7 +22,7 @@ import { RuntimeHandle, AppShellHandle } from "../appd/children.ts";
 import { openVerifiedPackage } from "../common/package/verified-package.ts";
 import { assertAppId } from "../../protocol/app-id.ts";
 import { profileParentFor } from "../common/chromium/profile.ts";
-import { AppD1, AppD1Session, AppShell, AppShell1, AppShell1Inspect } from "../../protocol/dbus/index.ts";
+import { AppD1, AppD1Session, AppShell, AppShell1, AppShell1Inspect, errorName, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const SANDBOX = "org.weft.test.sandbox";
@@ -115,7 +115,7 @@ async function waitForText(id: bigint, selector: string, expected: string): Prom
   const deadline = Date.now() + 20_000;
   let last = "";
   // NotFound while the page is (re)loading: it comes back.
-  const current = () => text(id, selector).catch((error) => (isBusError(error, "org.weft.AppShell1.Error.NotFound") ? "(no such element yet)" : Promise.reject(error)));
+  const current = () => text(id, selector).catch((error) => (isBusError(error, errorName(AppShell1Inspect, "NotFound")) ? "(no such element yet)" : Promise.reject(error)));
   while ((last = await current()) !== expected) {
     if (Date.now() > deadline) throw new Error(`${selector} shows ${JSON.stringify(last)}, not ${JSON.stringify(expected)}`);
     await Bun.sleep(50);
@@ -226,13 +226,13 @@ describe("the counter in its window", () => {
 
   test("hostile selectors are InvalidArgs, missing elements NotFound", async () => {
     const bad = ["", "#count\u001b[0m", "[[[", "a".repeat(1025), "#count, )", ":has(", "\u0007"];
-    for (const selector of bad) await expectError(inspect(first, "ElementText", selector), "org.weft.AppShell1.Error.InvalidArgs");
-    await expectError(inspect(first, "ElementRect", "#nothing-here"), "org.weft.AppShell1.Error.NotFound", "#nothing-here");
-    await expectError(inspect(first, "ElementText", "#nothing-here"), "org.weft.AppShell1.Error.NotFound");
+    for (const selector of bad) await expectError(inspect(first, "ElementText", selector), errorName(AppShell1Inspect, "InvalidArgs"));
+    await expectError(inspect(first, "ElementRect", "#nothing-here"), errorName(AppShell1Inspect, "NotFound"), "#nothing-here");
+    await expectError(inspect(first, "ElementText", "#nothing-here"), errorName(AppShell1Inspect, "NotFound"));
     // Not the supervisor: Bound is refused.
     await expectError(
       world.supervisor.call({ destination: AppShell.busName(first), path: AppShell.path, interface: AppShell1.name, member: "Bound" }),
-      "org.weft.AppShell1.Error.AccessDenied",
+      errorName(AppShell1, "AccessDenied"),
     );
     expect(await text(first, "#count")).toBe("4");
   }, 60_000);
@@ -283,7 +283,7 @@ describe("the page's sandbox", () => {
     await reading;
     const messages = watched.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(messages.some((m) => m.member === "Launch")).toBe(true); // the monitor did see the session's traffic
-    expect(messages.filter((m) => m.interface === "org.weft.Runtime1" && (m.member === "Post" || m.member === "Message"))).toEqual([]);
+    expect(messages.filter((m) => m.interface === Runtime1.name && (m.member === "Post" || m.member === "Message"))).toEqual([]);
     expect(messages.filter((m) => m.type !== "method_return" && JSON.stringify(m).includes("quoted"))).toEqual([]);
 
     // Navigating away is undone: the page is loaded again on its origin and the server still sees nothing.
@@ -394,7 +394,7 @@ describe("weft-app-shell on its own, with the test as its supervisor", () => {
     await runtime.waitForState("running");
     // A session with a channel takes no bus peer as its UI end.
     const bindRefused = await runtime.client.call("BindUi", supervisor.uniqueName).then(() => undefined, (error) => (error as { type?: string }).type);
-    expect(bindRefused).toBe("org.weft.Runtime1.Error.AccessDenied");
+    expect(bindRefused).toBe(errorName(Runtime1, "AccessDenied"));
     const { WEFT_APP_SHELL_INSPECT: _, ...env } = world.env;
     const logLines: string[] = [];
     const appShell = new AppShellHandle({ package: pkg, sessionId: 900n, supervisor, env, channelFd: appShellEnd, onLogLine: (line) => logLines.push(line) });

@@ -16,7 +16,7 @@ import { processAlive } from "../common/os/processes.ts";
 import { AppdWorld, FakeSystemd, type AppdProcess } from "../../testing/appd.ts";
 import { outOfMemoryReason } from "./app-session.ts";
 import { CPU_QUOTA_PER_SEC_USEC, MEMORY_MAX_BYTES } from "./units.ts";
-import { AppD, AppD1, AppD1Session, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
+import { AppD, AppD1, AppD1Session, errorName, Runtime, Runtime1, Shell } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const NOTES = "org.weft.demo.notes";
@@ -105,7 +105,7 @@ describe("weft-appd", () => {
       const session1 = await sessionClient(first.bus, path1!).getAll();
       const session2 = await sessionClient(second.bus, path2!).getAll();
       expect(session1).toMatchObject({ SessionId: id1, AppId: COUNTER, State: "running", ExitReason: "", Headless: true, GrantedCapabilities: [], UnitName: "", UiPid: 0, StoppedAt: 0n });
-      expect(session1.RuntimeBusName).toBe(`org.weft.Runtime1.S${id1}`);
+      expect(session1.RuntimeBusName).toBe(Runtime.busName(id1));
       expect(session1.StartedAt as bigint).toBeGreaterThan(BigInt(Date.now() - 120_000) * 1000n);
       const pids = [session1.RuntimePid as number, session2.RuntimePid as number];
       for (const pid of pids) expect(processAlive(pid)).toBe(true);
@@ -121,8 +121,8 @@ describe("weft-appd", () => {
       expect(second.received.map((m) => m.payload)).toEqual(['{"count":0}']);
 
       // Not the UI end: the other session's UI end and appd's client are refused, and nothing changes.
-      await expectError(second.bus.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "increment"), "org.weft.Runtime1.Error.AccessDenied");
-      await expectError(world.supervisor.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "reset"), "org.weft.Runtime1.Error.AccessDenied");
+      await expectError(second.bus.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "increment"), errorName(Runtime1, "AccessDenied"));
+      await expectError(world.supervisor.client(contractPath(Runtime1.name), session1.RuntimeBusName as string, { path: Runtime.path }).call("Post", "reset"), errorName(Runtime1, "AccessDenied"));
       await runtime1.call("Post", "get");
       await until(() => first.received.length === 5, "the fifth reply");
       expect(first.received.at(-1)!.payload).toBe('{"count":3}');
@@ -138,8 +138,8 @@ describe("weft-appd", () => {
       // Terminate: only the session's launcher (or the shell). Neither appd's other clients nor the other
       // session's launcher may end it, and it keeps running.
       const appdOf = (bus: BusConnection) => bus.client(contractPath(AppD1.name), AppD1.name);
-      await expectError(appd.client.call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "launched it");
-      await expectError(appdOf(second.bus).call("Terminate", id1), "org.weft.AppD1.Error.AccessDenied", "close it from the taskbar");
+      await expectError(appd.client.call("Terminate", id1), errorName(AppD1, "AccessDenied"), "launched it");
+      await expectError(appdOf(second.bus).call("Terminate", id1), errorName(AppD1, "AccessDenied"), "close it from the taskbar");
       expect(appd.logLines.filter((l) => l.msg === "Terminate refused").length).toBe(2);
       expect(await sessionClient(world.supervisor, path1!).get("State")).toBe("running");
       await Promise.all([appdOf(first.bus).call("Terminate", id1), appdOf(second.bus).call("Terminate", id2)]);
@@ -162,23 +162,23 @@ describe("weft-appd", () => {
   test("hostile input: each refusal is a named error, and nothing is started", async () => {
     const before = await listSessions();
     for (const id of ["../x", "Org.Weft.Demo.Counter", "", "a".repeat(10_000), "org.weft.demo.counter/../../x", "org..x.y"]) {
-      await expectError(appd.client.call("Launch", id, {}), "org.weft.AppD1.Error.InvalidAppId", "is not a valid app id");
+      await expectError(appd.client.call("Launch", id, {}), errorName(AppD1, "InvalidAppId"), "is not a valid app id");
     }
-    await expectError(appd.client.call("Launch", "org.weft.demo.missing", {}), "org.weft.AppD1.Error.NotInstalled", "weft-pack install");
+    await expectError(appd.client.call("Launch", "org.weft.demo.missing", {}), errorName(AppD1, "NotInstalled"), "weft-pack install");
 
     const rename = (id: string) => (manifest: string) => manifest.replace(`id = "${COUNTER}"`, `id = "${id}"`);
     await world.install(await world.variant(COUNTER, "unsigned", rename("org.weft.demo.unsigned")));
     unlinkSync(join(world.home, ".local/share/weft/apps/org.weft.demo.unsigned/signature.sig"));
-    await expectError(appd.client.call("Launch", "org.weft.demo.unsigned", {}), "org.weft.AppD1.Error.Unsigned");
+    await expectError(appd.client.call("Launch", "org.weft.demo.unsigned", {}), errorName(AppD1, "Unsigned"));
     await world.install(await world.variant(COUNTER, "tampered", rename("org.weft.demo.tampered")));
     const wasm = join(world.home, ".local/share/weft/apps/org.weft.demo.tampered/app.wasm");
     writeFileSync(wasm, Buffer.concat([readFileSync(wasm), Buffer.from([0])]));
-    await expectError(appd.client.call("Launch", "org.weft.demo.tampered", {}), "org.weft.AppD1.Error.Tampered");
+    await expectError(appd.client.call("Launch", "org.weft.demo.tampered", {}), errorName(AppD1, "Tampered"));
 
-    await expectError(appd.client.call("Launch", COUNTER, { headless: new Variant("s", "yes") }), "org.weft.AppD1.Error.InvalidArgs", '"headless"');
-    await expectError(appd.client.call("Launch", COUNTER, { headles: new Variant("b", true) }), "org.weft.AppD1.Error.InvalidArgs", '"headles"');
-    await expectError(appd.client.call("Terminate", 999_999n), "org.weft.AppD1.Error.UnknownSession");
-    await expectError(appd.client.call("Terminate", 18_446_744_073_709_551_615n), "org.weft.AppD1.Error.UnknownSession");
+    await expectError(appd.client.call("Launch", COUNTER, { headless: new Variant("s", "yes") }), errorName(AppD1, "InvalidArgs"), '"headless"');
+    await expectError(appd.client.call("Launch", COUNTER, { headles: new Variant("b", true) }), errorName(AppD1, "InvalidArgs"), '"headles"');
+    await expectError(appd.client.call("Terminate", 999_999n), errorName(AppD1, "UnknownSession"));
+    await expectError(appd.client.call("Terminate", 18_446_744_073_709_551_615n), errorName(AppD1, "UnknownSession"));
     expect(await listSessions()).toEqual(before);
     expect(appd.logLines.filter((l) => l.msg === "launching").length).toBe(2); // only the two counters above
   });
@@ -188,8 +188,8 @@ describe("weft-appd", () => {
     const shell = await connectBus({ address: world.bus.address });
     try {
       const terminate = () => shell.client(contractPath(AppD1.name), AppD1.name).callWith(LONG, "Terminate", id);
-      await expectError(terminate(), "org.weft.AppD1.Error.AccessDenied");
-      await shell.requestName("org.weft.Shell1");
+      await expectError(terminate(), errorName(AppD1, "AccessDenied"));
+      await shell.requestName(Shell.busName);
       await terminate();
       expect(await sessionClient(world.supervisor, path).get("ExitReason")).toBe(`terminated from the shell (${shell.uniqueName})`);
     } finally {
@@ -206,7 +206,7 @@ describe("weft-appd", () => {
     expect(await session.get("State")).toBe("stopped");
     expect(await session.get("ExitReason")).toBe("the runtime was killed by SIGKILL");
     expect(stateChanges.filter(([sid]) => sid === id).map(([, state]) => state)).toEqual(["starting", "running", "stopped"]);
-    expect(await world.supervisor.nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
+    expect(await world.supervisor.nameHasOwner(Runtime.busName(id))).toBe(false);
   });
 
   test("with systemd on the bus, the runtime is placed in a transient scope in app.slice with the session's limits", async () => {
@@ -280,11 +280,11 @@ describe("weft-appd", () => {
     const systemd = await FakeSystemd.start(world.bus.address, { jobResult: "failed" });
     try {
       const error = await failure(appd.client.callWith(LONG, "Launch", COUNTER, {}));
-      expect(isBusError(error, "org.weft.AppD1.Error.UnitFailed")).toBe(true);
+      expect(isBusError(error, errorName(AppD1, "UnitFailed"))).toBe(true);
       const [id, app, state] = (await listSessions()).at(-1)!;
       expect([app, state]).toEqual([COUNTER, "stopped"]);
       expect(error.message).toContain(`session ${id}`);
-      expect(await world.supervisor.nameHasOwner(`org.weft.Runtime1.S${id}`)).toBe(false);
+      expect(await world.supervisor.nameHasOwner(Runtime.busName(id))).toBe(false);
     } finally {
       await systemd.close();
     }

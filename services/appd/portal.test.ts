@@ -10,7 +10,7 @@ import { buildApps } from "../../apps/build.ts";
 import { connectBus, contractPath, isBusError } from "../common/bus/index.ts";
 import { until } from "../../testing/runtime.ts";
 import { AppdWorld, type AppdProcess } from "../../testing/appd.ts";
-import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
+import { errorName, FilePortal, FilePortal1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const FILER = "org.weft.test.filer";
 let world: AppdWorld;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   await world.install(built!.packageDir);
   portal = Bun.spawn([process.execPath, join(import.meta.dir, "../file-portal/main.ts")], { env: world.env, stdout: "ignore", stderr: "ignore" });
   const deadline = Date.now() + 20_000;
-  while (!(await world.supervisor.nameHasOwner("org.weft.FilePortal1"))) {
+  while (!(await world.supervisor.nameHasOwner(FilePortal.busName))) {
     if (Date.now() > deadline) throw new Error("the file portal did not come up");
     await Bun.sleep(50);
   }
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 test("the session's guest writes to Documents through the portal; after Terminate its root is revoked", async () => {
   const [sessionId] = await appd.client.callWith({ timeoutMs: 60_000 }, "Launch", FILER, { headless: new Variant("b", true) });
-  const runtime = world.supervisor.client(contractPath(Runtime1.name), `org.weft.Runtime1.S${sessionId}`, { path: Runtime.path });
+  const runtime = world.supervisor.client(contractPath(Runtime1.name), Runtime.busName(sessionId), { path: Runtime.path });
   const replies: string[] = [];
   await runtime.on("Message", (payload) => replies.push(payload as string));
   await runtime.call("Post", "write /xdg/documents/from-app.txt written through appd's grant");
@@ -55,14 +55,14 @@ test("the session's guest writes to Documents through the portal; after Terminat
   // Whoever owns the session's runtime name now finds no grant left.
   const impostor = await connectBus({ address: world.bus.address });
   try {
-    await impostor.requestName(`org.weft.Runtime1.S${sessionId}`);
+    await impostor.requestName(Runtime.busName(sessionId));
     let refusal: unknown;
     try {
-      await impostor.call({ destination: "org.weft.FilePortal1", path: "/org/weft/FilePortal1", interface: "org.weft.FilePortal1", member: "Read", signature: "ts", body: [sessionId, "/xdg/documents/from-app.txt"] });
+      await impostor.call({ destination: FilePortal.busName, path: "/org/weft/FilePortal1", interface: FilePortal1.name, member: "Read", signature: "ts", body: [sessionId, "/xdg/documents/from-app.txt"] });
     } catch (error) {
       refusal = error;
     }
-    expect(isBusError(refusal, "org.weft.FilePortal1.Error.NotGranted")).toBe(true);
+    expect(isBusError(refusal, errorName(FilePortal1, "NotGranted"))).toBe(true);
   } finally {
     await impostor.close();
   }

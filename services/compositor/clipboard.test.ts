@@ -6,7 +6,7 @@
  * path every real application takes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorNames, isBusError } from "../common/bus/index.ts";
 import { closeFd, makePipe } from "../common/bus/libc.ts";
@@ -14,6 +14,7 @@ import { takeSealedContent, withSealedContent } from "../common/os/sealed-conten
 import { CLIPBOARD_MAX_BYTES } from "./clipboard.ts";
 import { CompositorWorld, type SpawnedClient } from "../../testing/compositor.ts";
 import { Compositor1 } from "../../protocol/dbus/index.ts";
+import { descendantsOf } from "../common/os/processes.ts";
 
 const TEXT = "text/plain;charset=utf-8";
 let world: CompositorWorld;
@@ -295,27 +296,7 @@ function safeReaddir(dir: string): string[] {
 
 /** pid and every process below it. */
 function descendants(root: number): Set<number> {
-  const parents = new Map<number, number>();
-  for (const entry of safeReaddir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone
-    }
-  }
-  const found = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, parent] of parents) {
-      if (found.has(parent) && !found.has(pid)) {
-        found.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return found;
+  return new Set([root, ...descendantsOf(root)]);
 }
 
 /** Pipes `pid` holds that one of `others` holds too. */

@@ -11,7 +11,7 @@ import { withSealedContent } from "../common/os/sealed-content.ts";
 import { expectIntrospectionMatchesContract } from "../../testing/bus.ts";
 import { NotifyListener } from "../../testing/notify-listener.ts";
 import { CompositorWorld } from "../../testing/compositor.ts";
-import { Compositor, Compositor1 } from "../../protocol/dbus/index.ts";
+import { Compositor, Compositor1, Runtime } from "../../protocol/dbus/index.ts";
 
 const PRIVILEGED = ["zwlr_screencopy_manager_v1", "zweft_shell_manager_v1", "zwlr_layer_shell_v1"];
 const EVERYONE = [
@@ -62,7 +62,7 @@ afterAll(async () => {
   rmSync(notifyDir, { recursive: true, force: true });
 });
 
-describe("org.weft.Compositor1", () => {
+describe(Compositor1.name, () => {
   test("the exported interface matches its contract", async () => {
     await expectIntrospectionMatchesContract({
       address: world.bus.address,
@@ -110,7 +110,7 @@ describe("org.weft.Compositor1", () => {
       // Headless is a test surface (TestInput is there too): screenshots are anyone's.
       expect((await as("Screenshot", "s", [""]))[0]).toBeInstanceOf(Uint8Array);
       // The owner of a runtime's name may use the clipboard, as the runtimes do for their apps.
-      await stranger.requestName("org.weft.Runtime1.S42");
+      await stranger.requestName(Runtime.busName(42));
       expect(await refusal(withSealedContent("test", Buffer.from("from a runtime"), (fd) => as("ClipboardSet", "hs", [fd, "text/plain"])))).toBe("allowed");
     } finally {
       await stranger.close();

@@ -6,6 +6,7 @@
 import { closeFd } from "../common/bus/index.ts";
 import { readEvents, type CompositorEvent } from "./events.ts";
 import { NativeCompositor } from "./native.ts";
+import { until } from "../../testing/until.ts";
 
 const WARM_UP = 10;
 const CYCLES = 100;
@@ -14,22 +15,14 @@ const compositor = NativeCompositor.start();
 const events: CompositorEvent[] = [];
 const reading = readEvents(compositor.takeEventFd(), (event) => events.push(event));
 
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
-
 async function cycle(session: number): Promise<void> {
   const fd = compositor.openClient("application", BigInt(session));
   const child = Bun.spawn(["weston-simple-shm"], { env: { ...process.env, WAYLAND_SOCKET: "3" }, stdio: ["ignore", "ignore", "ignore", fd] });
   closeFd(fd);
-  await until("the window", () => compositor.listWindows().length === 1);
+  await until(() => compositor.listWindows().length === 1, "the window", 10_000, { everyMs: 5 });
   child.kill("SIGKILL");
   await child.exited;
-  await until("the client to be gone", () => compositor.clientCount() === 0 && compositor.listWindows().length === 0);
+  await until(() => compositor.clientCount() === 0 && compositor.listWindows().length === 0, "the client to be gone", 10_000, { everyMs: 5 });
 }
 
 for (let i = 0; i < WARM_UP; i++) await cycle(i + 1);

@@ -12,6 +12,7 @@ import { parseDemoArgs, parseSessionArgs } from "./main.ts";
 import { startPrivateBus } from "../common/bus/private-bus.ts";
 import { installDemoApps } from "./demo.ts";
 import { Variant } from "dbus-next";
+import { AppD, AppD1, Compositor, Shell } from "../../protocol/dbus/index.ts";
 
 const MAIN = join(import.meta.dir, "main.ts");
 const dirs: string[] = [];
@@ -104,8 +105,8 @@ test("the mesh comes up in order on a private bus and Ctrl-C stops every service
 test("a service that dies stops the session with exit code 1", async () => {
   const session = await startSession();
   const bus = await connectBus({ address: session.address });
-  const appd = (await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid!;
-  const compositor = (await bus.credentials((await bus.nameOwner("org.weft.Compositor1"))!)).pid!;
+  const appd = (await bus.credentials((await bus.nameOwner(AppD.busName))!)).pid!;
+  const compositor = (await bus.credentials((await bus.nameOwner(Compositor.busName))!)).pid!;
   bus.close();
   process.kill(appd, "SIGKILL");
   expect(await session.child.exited).toBe(1);
@@ -119,29 +120,29 @@ test("a killed shell is started again; the running app sessions are not touched"
   try {
     // An app session (headless: this test is its UI end) that must outlive the shell's death.
     const [sessionId] = (await bus.call({
-      destination: "org.weft.AppD1",
+      destination: AppD.busName,
       path: "/org/weft/AppD1",
-      interface: "org.weft.AppD1",
+      interface: AppD1.name,
       member: "Launch",
       signature: "sa{sv}",
       body: ["org.weft.demo.counter", { headless: new Variant("b", true) }],
     }, { timeoutMs: 90_000 })) as [bigint];
-    const shellPid = (await bus.credentials((await bus.nameOwner("org.weft.Shell1"))!)).pid!;
-    const appdPid = (await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid!;
+    const shellPid = (await bus.credentials((await bus.nameOwner(Shell.busName))!)).pid!;
+    const appdPid = (await bus.credentials((await bus.nameOwner(AppD.busName))!)).pid!;
     process.kill(shellPid, "SIGKILL");
     const deadline = Date.now() + 60_000;
     let newPid: number | undefined;
     while (newPid === undefined || newPid === shellPid) {
       if (Date.now() > deadline) throw new Error("no new shell within 60 s");
       await Bun.sleep(100);
-      const owner = await bus.nameOwner("org.weft.Shell1");
+      const owner = await bus.nameOwner(Shell.busName);
       newPid = owner === undefined ? undefined : (await bus.credentials(owner)).pid;
     }
     expect(alive(shellPid)).toBe(false);
     // The rest of the mesh is the same processes.
-    expect((await bus.credentials((await bus.nameOwner("org.weft.AppD1"))!)).pid).toBe(appdPid);
+    expect((await bus.credentials((await bus.nameOwner(AppD.busName))!)).pid).toBe(appdPid);
     expect(session.child.exitCode).toBeNull();
-    const [sessions] = (await bus.call({ destination: "org.weft.AppD1", path: "/org/weft/AppD1", interface: "org.weft.AppD1", member: "ListSessions", signature: "", body: [] })) as [unknown[][]];
+    const [sessions] = (await bus.call({ destination: AppD.busName, path: "/org/weft/AppD1", interface: AppD1.name, member: "ListSessions", signature: "", body: [] })) as [unknown[][]];
     expect(sessions.find((row) => row[0] === sessionId)?.[2]).toBe("running");
   } finally {
     bus.close();
@@ -178,7 +179,7 @@ test("weft demo: its arguments are checked, and a bus without a desktop is named
   dirs.push(outDir);
   const nothing = await runWeft(["demo", "--out", outDir], { WEFT_BUS_ADDRESS: bus.address });
   expect(nothing.code).toBe(1);
-  expect(nothing.stdout).toContain("org.weft.Compositor1 is not on the bus: start the desktop first");
+  expect(nothing.stdout).toContain(`${Compositor.busName} is not on the bus: start the desktop first`);
 });
 
 test("usage errors exit 2 and say what is wrong", async () => {

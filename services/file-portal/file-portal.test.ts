@@ -18,7 +18,7 @@ import { GrantTable } from "./grants.ts";
 import { exportFilePortal } from "./interface.ts";
 import { NameOwners } from "./owners.ts";
 import { FilePortal, MAX_FILE_BYTES } from "./portal.ts";
-import { FilePortal as FilePortalEndpoint, FilePortal1 } from "../../protocol/dbus/index.ts";
+import { AppD, FilePortal as FilePortalEndpoint, FilePortal1, Runtime } from "../../protocol/dbus/index.ts";
 
 const MAX_TEST_FILE = 64 * 1024;
 const ERROR = (name: string) => `${FilePortal1.name}.Error.${name}`;
@@ -97,9 +97,9 @@ beforeAll(async () => {
   });
   exportFilePortal(portalBus, portal);
   await portalBus.requestName(FilePortalEndpoint.busName);
-  appd = await connect("org.weft.AppD1");
-  runtime = await connect("org.weft.Runtime1.S7");
-  otherRuntime = await connect("org.weft.Runtime1.S8");
+  appd = await connect(AppD.busName);
+  runtime = await connect(Runtime.busName(7));
+  otherRuntime = await connect(Runtime.busName(8));
   stranger = await connect();
 });
 
@@ -167,8 +167,8 @@ describe("who may call what", () => {
 
   test("whoever owns org.weft.Runtime1.S7 now is session 7's runtime (the cache follows the bus)", async () => {
     expect((await read(runtime, 7n, "/xdg/documents/notes/todo.txt")).toString()).toBe("buy milk");
-    await runtime.releaseName("org.weft.Runtime1.S7");
-    const successor = await connect("org.weft.Runtime1.S7");
+    await runtime.releaseName(Runtime.busName(7));
+    const successor = await connect(Runtime.busName(7));
     try {
       expect(await failure(read(runtime, 7n, "/xdg/documents/notes/todo.txt"))).toBe(ERROR("AccessDenied"));
       expect((await read(successor, 7n, "/xdg/documents/notes/todo.txt")).toString()).toBe("buy milk");
@@ -176,7 +176,7 @@ describe("who may call what", () => {
       successor.close();
       for (let i = 0; i < 100; i++) {
         try {
-          await runtime.requestName("org.weft.Runtime1.S7");
+          await runtime.requestName(Runtime.busName(7));
           break;
         } catch {
           await Bun.sleep(10); // the successor's name is released when the bus notices it left
@@ -191,7 +191,7 @@ describe("who may call what", () => {
     appd.close();
     await waitFor(async () => (await failure(read(runtime, 7n, "/xdg/documents/notes/todo.txt"))) === ERROR("NotGranted"));
     expect(portalLog.some((l) => l.includes("appd left the bus"))).toBe(true);
-    appd = await connect("org.weft.AppD1");
+    appd = await connect(AppD.busName);
     await registerGrants(appd, 7n, [["xdg-documents", documents, true]]);
     expect((await read(runtime, 7n, "/xdg/documents/notes/todo.txt")).toString()).toBe("buy milk");
   });

@@ -12,12 +12,12 @@ import { buildApps } from "../../apps/build.ts";
 import { closeFd } from "../common/bus/index.ts";
 import { takeSealedContent, withSealedContent } from "../common/os/sealed-content.ts";
 import { RuntimeWorld, until, type RuntimeProcess } from "../../testing/runtime.ts";
-import { Shell } from "../../protocol/dbus/index.ts";
+import { Compositor, Compositor1, Shell } from "../../protocol/dbus/index.ts";
 
 const FIXTURE = "org.weft.test.clipper";
 const READER = "org.weft.test.clipreader"; // the fixture with sys:clipboard:read only
 const WRITER = "org.weft.test.clipwriter"; // the fixture with sys:clipboard:write only
-const COMPOSITOR = { destination: "org.weft.Compositor1", path: "/org/weft/Compositor1", interface: "org.weft.Compositor1" };
+const COMPOSITOR = { destination: Compositor.busName, path: "/org/weft/Compositor1", interface: Compositor1.name };
 const TEXT = "text/plain;charset=utf-8";
 
 let world: RuntimeWorld;
@@ -103,14 +103,6 @@ async function waylandClient(argv: string[]) {
   return child;
 }
 
-async function untilAsync(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
 /** Runs a Wayland client to its end; resolves with its stdout (it must exit 0). */
 async function wayland(argv: string[]): Promise<string> {
   const child = await waylandClient(argv);
@@ -161,7 +153,7 @@ describe("weft:app/clipboard", () => {
     // wl-copy serves its copy until replaced; --foreground keeps it ours to stop.
     const owner = await waylandClient(["wl-copy", "--foreground", "copied by a Wayland app"]);
     try {
-      await untilAsync(async () => (await clipboardGet().catch(() => "")).toString() === "copied by a Wayland app", "wl-copy's copy");
+      await until(async () => (await clipboardGet().catch(() => "")).toString() === "copied by a Wayland app", "wl-copy's copy", 20_000, { everyMs: 25 });
       expect(await ask("paste")).toEqual({ ok: "copied by a Wayland app" });
     } finally {
       owner.kill("SIGKILL");

@@ -14,8 +14,9 @@ import { makeTempDir } from "../../testing/components.ts";
 import { hostImports } from "./host.ts";
 import { RuntimeSession } from "./session.ts";
 import type { WitValue } from "./wasmtime/index.ts";
+import { Notifications, NotificationsService } from "../../protocol/dbus/index.ts";
 
-const NOTIFICATIONS_XML = `<node><interface name="org.freedesktop.Notifications">
+const NOTIFICATIONS_XML = `<node><interface name="${Notifications.name}">
   <method name="Notify">
     <arg name="app_name" type="s" direction="in"/><arg name="replaces_id" type="u" direction="in"/>
     <arg name="app_icon" type="s" direction="in"/><arg name="summary" type="s" direction="in"/>
@@ -35,9 +36,9 @@ beforeAll(async () => {
   runtimeBus = await connectBus({ address: bus.address });
   daemon = await connectBus({ address: bus.address });
   const dir = await makeTempDir();
-  const contract = join(dir, "org.freedesktop.Notifications.xml");
+  const contract = join(dir, `${Notifications.name}.xml`);
   writeFileSync(contract, NOTIFICATIONS_XML);
-  await daemon.requestName("org.freedesktop.Notifications");
+  await daemon.requestName(NotificationsService.busName);
   daemon.exportService(contract, "/org/freedesktop/Notifications", {
     methods: { Notify: (args: unknown[]) => (shown.push(args), shown.length) },
   });

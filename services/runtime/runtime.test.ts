@@ -23,7 +23,7 @@ import { signPackage } from "../common/package/signing.ts";
 import { writeTestPackage } from "../../testing/components.ts";
 import { rustGuest } from "./wasmtime/fixtures/fixtures.ts";
 import { DEMO_DIST, RuntimeWorld, until } from "../../testing/runtime.ts";
-import { Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
+import { AppD, errorName, FilePortal, FilePortal1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
 
 const COUNTER = "org.weft.demo.counter";
 const NOTES = "org.weft.demo.notes";
@@ -69,9 +69,9 @@ describe("counter", () => {
     try {
       const asIntruder = intruder.client(contractPath(Runtime1.name), runtime.busName, { path: Runtime.path });
       await asIntruder.on("Message", (payload) => overheard.push(payload));
-      expect(isBusError(await failure(asIntruder.call("Post", "increment")), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
-      expect(isBusError(await failure(asIntruder.call("BindUi", intruder.uniqueName)), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
-      expect(isBusError(await failure(asIntruder.call("Stop", "x")), "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+      expect(isBusError(await failure(asIntruder.call("Post", "increment")), errorName(Runtime1, "AccessDenied"))).toBe(true);
+      expect(isBusError(await failure(asIntruder.call("BindUi", intruder.uniqueName)), errorName(Runtime1, "AccessDenied"))).toBe(true);
+      expect(isBusError(await failure(asIntruder.call("Stop", "x")), errorName(Runtime1, "AccessDenied"))).toBe(true);
       await runtime.post("get");
       await until(() => messages.length === 1, "the reply");
       expect(messages).toEqual(['{"count":0}']); // the intruder's increment never arrived
@@ -110,7 +110,7 @@ describe("the session channel (a windowed session's UI end)", () => {
     channel.onFrame((frame) => frames.push(frame));
     await runtime.waitForState("running");
     const refused = await failure(runtime.client.call("BindUi", world.supervisor.uniqueName));
-    expect(isBusError(refused, "org.weft.Runtime1.Error.AccessDenied")).toBe(true);
+    expect(isBusError(refused, errorName(Runtime1, "AccessDenied"))).toBe(true);
     // Before Hello a Post is refused (and answered), never queued for the guest.
     channel.send(FrameKind.Post, "increment");
     await until(() => frames.length === 1, "the answer to an early Post");
@@ -246,9 +246,9 @@ describe("files through the portal, from a real guest", () => {
     const portal = Bun.spawn([process.execPath, join(import.meta.dir, "../file-portal/main.ts")], { env: world.env, stdout: "ignore", stderr: "ignore" });
     const appd = await connectBus({ address: world.bus.address }); // the test plays appd: only it may grant
     try {
-      await appd.requestName("org.weft.AppD1");
+      await appd.requestName(AppD.busName);
       const grant = (member: string, ...body: unknown[]) =>
-        appd.call({ destination: "org.weft.FilePortal1", path: "/org/weft/FilePortal1", interface: "org.weft.FilePortal1", member, signature: member === "RegisterGrants" ? "ta(ssb)" : "t", body });
+        appd.call({ destination: FilePortal.busName, path: "/org/weft/FilePortal1", interface: FilePortal1.name, member, signature: member === "RegisterGrants" ? "ta(ssb)" : "t", body });
       const deadline = Date.now() + 20_000;
       for (;;) {
         try {

@@ -13,6 +13,7 @@ import { parsePageMessage } from "./desktop.ts";
 import { inspectionEnabled } from "./interface.ts";
 import { EXIT_CHROMIUM_DIED } from "./main.ts";
 import { childrenOf, COUNTER, NOTES, processesMentioning, profileDirOf, ShellWorld, untilShown, type ShellProcess } from "../../testing/shell.ts";
+import { Compositor, Compositor1, errorName, Notifications, NotificationsService, Shell, Shell1 } from "../../protocol/dbus/index.ts";
 
 const headless = { headless: new Variant("b", true) };
 let world: ShellWorld;
@@ -53,20 +54,20 @@ async function launcherOpen(): Promise<boolean> {
   return world.elementRect("#launcher:not([hidden])").then(
     () => true,
     (error) => {
-      if ((error as { type?: string }).type === "org.weft.Shell1.Error.NotFound") return false;
+      if ((error as { type?: string }).type === errorName(Shell1, "NotFound")) return false;
       throw error;
     },
   );
 }
 
 describe("contracts", () => {
-  test("org.weft.Shell1 and org.freedesktop.Notifications match their contracts", async () => {
-    await expectIntrospectionMatchesContract({ address: world.appdWorld.bus.address, destination: "org.weft.Shell1", path: "/org/weft/Shell1", contract: contractPath("org.weft.Shell1") });
+  test(`${Shell.busName} and ${NotificationsService.busName} match their contracts`, async () => {
+    await expectIntrospectionMatchesContract({ address: world.appdWorld.bus.address, destination: Shell.busName, path: "/org/weft/Shell1", contract: contractPath(Shell1.name) });
     await expectIntrospectionMatchesContract({
       address: world.appdWorld.bus.address,
-      destination: "org.freedesktop.Notifications",
+      destination: NotificationsService.busName,
       path: "/org/freedesktop/Notifications",
-      contract: contractPath("org.freedesktop.Notifications"),
+      contract: contractPath(Notifications.name),
     });
   });
 });
@@ -122,7 +123,7 @@ describe("launcher", () => {
   test("clicking a session's entry focuses it (FocusChanged); a swipe up opens the launcher, a swipe down goes home", async () => {
     const [id] = (await world.appdCall("Launch", "sa{sv}", [COUNTER, headless])) as [bigint, string];
     const app = await world.spawnAppClient(["weston-simple-shm"], id);
-    const focus = await collect("org.weft.Compositor1", "/org/weft/Compositor1", "FocusChanged");
+    const focus = await collect(Compositor1.name, Compositor.path, "FocusChanged");
     try {
       await world.waitForWindows((ws) => ws.some((w) => w.session === id && w.focused), "the app's window focused");
       await world.compositorCall("FocusSession", "t", [0n]);
@@ -161,15 +162,15 @@ describe("launcher", () => {
 describe("notifications", () => {
   const notify = (args: unknown[], connection?: BusConnection) =>
     (connection ?? world.client).call({
-      destination: "org.freedesktop.Notifications",
+      destination: NotificationsService.busName,
       path: "/org/freedesktop/Notifications",
-      interface: "org.freedesktop.Notifications",
+      interface: Notifications.name,
       member: "Notify",
       signature: "susssasa{sv}i",
       body: args,
     });
   const closeNotification = (id: number, connection?: BusConnection) =>
-    (connection ?? world.client).call({ destination: "org.freedesktop.Notifications", path: "/org/freedesktop/Notifications", interface: "org.freedesktop.Notifications", member: "CloseNotification", signature: "u", body: [id] });
+    (connection ?? world.client).call({ destination: NotificationsService.busName, path: "/org/freedesktop/Notifications", interface: Notifications.name, member: "CloseNotification", signature: "u", body: [id] });
 
   test("a notification (as the runtime's weft:app/notifications sends it) appears as a toast with its text, as text", async () => {
     const [id] = (await notify(["Notes", 0, "document-save", "Saved", "Your note <b>is</b> safe", [], {}, 0])) as [number];
@@ -178,13 +179,13 @@ describe("notifications", () => {
     const text = await untilShown(async () => world.elementText(toast), "the toast");
     expect(text).toContain("Saved");
     expect(text).toContain("Your note <b>is</b> safe");
-    await expectError(world.elementRect(`${toast} b`), "org.weft.Shell1.Error.NotFound");
+    await expectError(world.elementRect(`${toast} b`), errorName(Shell1, "NotFound"));
     // The toast is at the top right, 360 px wide.
     const [x, y, width] = await world.elementRect(toast);
     expect([x + width, width]).toEqual([1268, 360]);
     expect(y).toBeLessThan(100);
 
-    const closed = await collect("org.freedesktop.Notifications", "/org/freedesktop/Notifications", "NotificationClosed");
+    const closed = await collect(Notifications.name, NotificationsService.path, "NotificationClosed");
     try {
       await closeNotification(id);
       await closed.next((body) => body[0] === id && body[1] === 3, "NotificationClosed(id, 3)");
@@ -210,20 +211,20 @@ describe("notifications", () => {
     try {
       const [otherId] = (await notify(["b", id, "", "Not yours", "", [], {}, 0], other)) as [number];
       expect(otherId).not.toBe(id);
-      await expectError(closeNotification(id, other), "org.freedesktop.Notifications.Error.NotFound");
+      await expectError(closeNotification(id, other), errorName(Notifications, "NotFound"));
       await closeNotification(otherId, other);
     } finally {
       other.close();
     }
     await closeNotification(id);
-    await expectError(closeNotification(id), "org.freedesktop.Notifications.Error.NotFound");
-    const call = (member: string) => world.call("org.freedesktop.Notifications", "org.freedesktop.Notifications", member);
+    await expectError(closeNotification(id), errorName(Notifications, "NotFound"));
+    const call = (member: string) => world.call(NotificationsService.busName, Notifications.name, member);
     expect(await call("GetCapabilities")).toEqual([["body"]]);
     expect(await call("GetServerInformation")).toEqual(["WEFT Shell", "WEFT", "0.1.0", "1.2"]);
   }, 30_000);
 
   test("hostile Notify arguments are InvalidArgs naming what is wrong; the oldest is evicted past 128 open", async () => {
-    const invalid = "org.freedesktop.Notifications.Error.InvalidArgs";
+    const invalid = errorName(Notifications, "InvalidArgs");
     await expectError(notify(["x".repeat(257), 0, "", "s", "", [], {}, -1]), invalid, "app_name");
     await expectError(notify(["a", 0, "i".repeat(1025), "s", "", [], {}, -1]), invalid, "app_icon");
     await expectError(notify(["a", 0, "", "s".repeat(1025), "", [], {}, -1]), invalid, "summary");
@@ -234,14 +235,14 @@ describe("notifications", () => {
     const hints = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`h${i}`, new Variant("s", "v")]));
     await expectError(notify(["a", 0, "", "s", "", [], hints, -1]), invalid, "hints");
     await expectError(notify(["a", 0, "", "s", "", [], {}, -2]), invalid, "expire_timeout");
-    await expectError(world.call("org.freedesktop.Notifications", "org.freedesktop.Notifications", "Notify", "s", ["only"]), "org.freedesktop.DBus.Error.InvalidArgs");
+    await expectError(world.call(NotificationsService.busName, Notifications.name, "Notify", "s", ["only"]), "org.freedesktop.DBus.Error.InvalidArgs");
 
     // Control characters become spaces; the page still shows the text.
     const [id] = (await notify(["a", 0, "", "bell\u0007and\u001bescape", "line\nbreak", [], {}, 0])) as [number];
     expect(await untilShown(() => world.elementText(`[data-notification-id="${id}"] .toast-summary`), "the toast")).toBe("bell and escape");
 
     // 128 open at most: the 129th evicts the oldest with reason 4.
-    const closed = await collect("org.freedesktop.Notifications", "/org/freedesktop/Notifications", "NotificationClosed");
+    const closed = await collect(Notifications.name, NotificationsService.path, "NotificationClosed");
     try {
       const ids: number[] = [];
       for (let i = 0; i < 129; i++) ids.push(((await notify(["flood", 0, "", `n${i}`, "", [], {}, 0])) as [number])[0]);
@@ -256,17 +257,17 @@ describe("notifications", () => {
 
 describe("inspection", () => {
   test("hostile selectors are InvalidArgs, missing elements NotFound, and a selector never runs as code", async () => {
-    const invalid = "org.weft.Shell1.Error.InvalidArgs";
+    const invalid = errorName(Shell1, "InvalidArgs");
     await expectError(world.elementRect(""), invalid, "empty");
     await expectError(world.elementRect("   "), invalid, "empty");
     await expectError(world.elementRect("a".repeat(513)), invalid, "513");
     await expectError(world.elementText("div\u0001"), invalid, "control");
     await expectError(world.elementRect("[[["), invalid, "not a valid CSS selector");
-    await expectError(world.elementText("#no-such-element"), "org.weft.Shell1.Error.NotFound");
+    await expectError(world.elementText("#no-such-element"), errorName(Shell1, "NotFound"));
     const injection = `"); document.body.setAttribute("data-hacked", "1"); ("`;
     await expectError(world.elementRect(injection), invalid);
     await expectError(world.elementText(`'); document.body.setAttribute('data-hacked', '1'); ('`), invalid);
-    await expectError(world.elementRect("body[data-hacked]"), "org.weft.Shell1.Error.NotFound");
+    await expectError(world.elementRect("body[data-hacked]"), errorName(Shell1, "NotFound"));
     await expectError(world.shell("ElementRect", "s", ["x".repeat(70_000)]), "org.freedesktop.DBus.Error.LimitsExceeded");
     await expectError(world.shell("ElementRect", "u", [1]), "org.freedesktop.DBus.Error.InvalidArgs");
     expect(await world.elementText("#clock")).toMatch(/^\d\d:\d\d$/);
@@ -318,8 +319,8 @@ describe("lifetime", () => {
     expect(await shell.process.exited).toBe(0);
     await untilShown(() => (children.every((c) => !processAlive(c.pid)) && processesMentioning(profile).length === 0 ? true : undefined), "Chromium and weft-panel gone");
     expect(existsSync(profile)).toBe(false);
-    expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
-    expect(await world.client.nameHasOwner("org.freedesktop.Notifications")).toBe(false);
+    expect(await world.client.nameHasOwner(Shell.busName)).toBe(false);
+    expect(await world.client.nameHasOwner(NotificationsService.busName)).toBe(false);
     await world.waitForWindows((ws) => ws.some((w) => w.session === 901n && w.height === 720) && !ws.some((w) => w.role === "shell"), "the app window full height, no shell window");
     app.kill("SIGKILL");
     await app.exited;
@@ -327,7 +328,7 @@ describe("lifetime", () => {
 
   test("without WEFT_SHELL_INSPECT inspection is NotEnabled; killing the shell's Chromium makes it exit 4 and leave nothing behind", async () => {
     const second = await world.startShell({ WEFT_SHELL_INSPECT: "0" });
-    await expectError(world.elementRect("#clock"), "org.weft.Shell1.Error.NotEnabled", "WEFT_SHELL_INSPECT=1");
+    await expectError(world.elementRect("#clock"), errorName(Shell1, "NotEnabled"), "WEFT_SHELL_INSPECT=1");
     await world.shell("OpenLauncher"); // the rest of Shell1 works
     const children = await untilShown(() => {
       const found = childrenOf(second.process.pid);
@@ -341,7 +342,7 @@ describe("lifetime", () => {
     expect(await second.process.exited).toBe(EXIT_CHROMIUM_DIED);
     await untilShown(() => (processesMentioning(profile).length === 0 ? true : undefined), "every Chromium process gone");
     await untilShown(() => (processAlive(panel.pid) ? undefined : true), "weft-panel gone");
-    expect(await world.client.nameHasOwner("org.weft.Shell1")).toBe(false);
+    expect(await world.client.nameHasOwner(Shell.busName)).toBe(false);
     await world.waitForWindows((ws) => !ws.some((w) => w.role === "shell"), "no shell window left");
   }, 90_000);
 

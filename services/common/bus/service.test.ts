@@ -5,6 +5,7 @@ import { connectBus, type BusConnection, type ServiceClient } from "./connection
 import { BusError, ErrorNames } from "./errors.ts";
 import { TEST1, TEST1_CONTRACT, TEST1_PATH, exportTest1, startTest1World, type Test1State, type Test1World, failed, unexpectedSuccess } from "../../../testing/test1.ts";
 import { busctl, expectIntrospectionMatchesContract, type PrivateBus } from "../../../testing/bus.ts";
+import { until } from "../../../testing/until.ts";
 
 const serviceLog: string[] = [];
 let world: Test1World;
@@ -244,7 +245,7 @@ describe("properties", () => {
     try {
       await test1.set("Secret", "quiet"); // EmitsChangedSignal=false
       await test1.set("Counter", 5);
-      await until(() => changes.length >= 1);
+      await until(() => changes.length >= 1, "PropertiesChanged", 5000, { everyMs: 5 });
       await Bun.sleep(50);
       expect(changes.length).toBe(1);
       const [iface, changed, invalidated] = changes[0] as [string, Record<string, Variant>, string[]];
@@ -275,7 +276,7 @@ describe("signals", () => {
     const subscription = await test1.on("Pinged", (...args) => received.push(args));
     try {
       await test1.call("Ping", "hello");
-      await until(() => received.length === 1);
+      await until(() => received.length === 1, "the signal", 5000, { everyMs: 5 });
       expect(received).toEqual([["hello"]]);
     } finally {
       await subscription.close();
@@ -287,7 +288,7 @@ describe("signals", () => {
     const subscription = await test1.on("Pinged", (...args) => received.push(args));
     try {
       expect(await test1.callWith({ noReply: true }, "Ping", "quietly")).toBeUndefined();
-      await until(() => received.length === 1);
+      await until(() => received.length === 1, "the signal", 5000, { everyMs: 5 });
       expect(received).toEqual([["quietly"]]);
     } finally {
       await subscription.close();
@@ -303,7 +304,7 @@ describe("signals", () => {
     try {
       state.service.emitTo(client.uniqueName, "Pinged", "for the client only");
       state.service.emit("Pinged", "for everyone");
-      await until(() => toClient.length === 2 && toBystander.length === 1);
+      await until(() => toClient.length === 2 && toBystander.length === 1, "the unicast and broadcast signals", 5000, { everyMs: 5 });
       expect(toClient).toEqual([["for the client only"], ["for everyone"]]);
       expect(toBystander).toEqual([["for everyone"]]);
     } finally {
@@ -331,7 +332,7 @@ describe("signals", () => {
       eavesdropper.raw.on("message", onMessage);
       state.service.emitTo(client.uniqueName, "Pinged", "secret");
       state.service.emit("Pinged", "public");
-      await until(() => seen.includes("public"));
+      await until(() => seen.includes("public"), "the public signal", 5000, { everyMs: 5 });
       expect(seen).toEqual(["public"]);
     } finally {
       eavesdropper.raw.off("message", onMessage);
@@ -344,11 +345,3 @@ describe("signals", () => {
     expect(() => state.service.emit("Pinged")).toThrow(/takes 1 arguments/);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(5);
-  }
-}

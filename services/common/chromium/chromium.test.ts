@@ -42,19 +42,19 @@ afterAll(async () => {
 });
 
 test("the page is served from its origin and its window fills the session's slot with its pixels", async () => {
-  await until("the page script", async () => (await evaluate("document.getElementById('t')?.textContent")) === "served");
+  await until(async () => (await evaluate("document.getElementById('t')?.textContent")) === "served", "the page script");
   expect(await evaluate("location.origin")).toBe(origin);
   const [window] = await world.waitForWindows((w) => w.some((x) => x.session === 7n), "chromium's window");
   expect(window).toMatchObject({ session: 7n, role: "application", x: 0, y: 0, width: 1280, height: 720, focused: true });
   // An app window: no tab strip or address bar, the title is the page's.
   expect(window!.title).not.toContain("Chromium");
   let green = false;
-  await until("green pixels on screen", async () => {
+  await until(async () => {
     const shot = await world.screenshot();
     // The page is the whole window: green from the top-left corner (no browser toolbar) to the bottom.
     green = [pixelAt(shot, 640, 600), pixelAt(shot, 1270, 5), pixelAt(shot, 5, 715)].every(([r, g, b]) => r < 40 && g > 200 && b < 40);
     return green;
-  });
+  }, "green pixels on screen");
   expect(green).toBe(true);
 }, 60_000);
 
@@ -88,7 +88,7 @@ test("the browser and every helper run in a network namespace of their own, with
 
 test("navigating away is undone", async () => {
   await evaluate(`location.href = "http://127.0.0.1:${server.port}/elsewhere"; 0`);
-  await until("the page back on its origin", async () => (await evaluate("location.origin").catch(() => "")) === origin && (await evaluate("document.getElementById('t')?.textContent").catch(() => "")) === "served");
+  await until(async () => (await evaluate("location.origin").catch(() => "")) === origin && (await evaluate("document.getElementById('t')?.textContent").catch(() => "")) === "served", "the page back on its origin");
   expect(hits).toBe(0);
 }, 60_000);
 

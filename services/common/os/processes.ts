@@ -9,6 +9,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface ProcStat {
+  /** The command name (up to 15 bytes of the executable's name, or what the process set). */
+  comm: string;
   /** R, S, D, Z, T, … (a Z has exited and waits for its parent: it holds nothing). */
   state: string;
   ppid: number;
@@ -25,8 +27,9 @@ export function procStat(pid: number | string): ProcStat | undefined {
   } catch {
     return undefined;
   }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", ppid: Number(fields[1]), utimeTicks: Number(fields[11]), stimeTicks: Number(fields[12]) };
+  const close = text.lastIndexOf(")");
+  const fields = text.slice(close + 2).split(" ");
+  return { comm: text.slice(text.indexOf("(") + 1, close), state: fields[0] ?? "", ppid: Number(fields[1]), utimeTicks: Number(fields[11]), stimeTicks: Number(fields[12]) };
 }
 
 /** True while `pid` is a live process (a zombie waiting for its reaper counts as gone). */
@@ -40,6 +43,16 @@ export function allPids(): number[] {
   return readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number);
+}
+
+/** The live direct children of `pid`, with their command names. */
+export function childrenOf(pid: number): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
+  for (const entry of allPids()) {
+    const stat = procStat(entry);
+    if (stat !== undefined && stat.ppid === pid && stat.state !== "Z") found.push({ pid: entry, comm: stat.comm });
+  }
+  return found;
 }
 
 /** Every process descended from `pid` (children first, deepest last). */

@@ -51,7 +51,7 @@ for (const withKit of [true, false]) {
     test("counter: the buttons send their commands, replies show the count, and they are disabled until connected", async () => {
       const app = await openApp("org.weft.demo.counter", withKit ? 11n : 12n, withKit);
       try {
-        await app.until("the first request", async () => (await app.evaluate("sent.length")) > 0);
+        await app.until(async () => (await app.evaluate("sent.length")) > 0, "the first request");
         expect(await app.taken()).toEqual(["get"]);
         expect(await app.evaluate(`customElements.get("weft-button") !== undefined`)).toBe(withKit);
         expect(await app.evaluate(`["increment", "decrement", "reset"].map((id) => document.getElementById(id).hasAttribute("disabled"))`)).toEqual([false, false, false]);
@@ -71,7 +71,7 @@ for (const withKit of [true, false]) {
           // The kit's look: the increment button in the accent colour, the others secondary.
           // (Polled: a hover left by the clicks fades out through a transition.)
           const colours = () => app.evaluate(`JSON.stringify(["increment", "reset"].map((id) => getComputedStyle(document.getElementById(id)).backgroundColor))`);
-          await app.until("the kit's colours", async () => (await colours()) === JSON.stringify(["rgb(79, 140, 255)", "rgba(255, 255, 255, 0.06)"]));
+          await app.until(async () => (await colours()) === JSON.stringify(["rgb(79, 140, 255)", "rgba(255, 255, 255, 0.06)"]), "the kit's colours");
         }
       } finally {
         await app.chromium.stop();
@@ -81,7 +81,7 @@ for (const withKit of [true, false]) {
     test("notes: save sends the text, discard restores it, #chars counts, #status says what happened", async () => {
       const app = await openApp("org.weft.demo.notes", withKit ? 13n : 14n, withKit);
       try {
-        await app.until("the first request", async () => (await app.evaluate("sent.length")) > 0);
+        await app.until(async () => (await app.evaluate("sent.length")) > 0, "the first request");
         expect(await app.taken()).toEqual(["load"]);
         await app.evaluate(`weftIpc.onmessage(JSON.stringify({ text: "hello\\\\nworld" }))`);
         expect(await app.evaluate(`[document.getElementById("editor").value, document.getElementById("chars").textContent]`)).toEqual(["hello\nworld", "11 chars"]);

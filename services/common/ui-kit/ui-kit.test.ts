@@ -63,7 +63,7 @@ beforeAll(async () => {
   });
   expect(kitScript).toBeString();
   ({ chromium, page, evaluate, until, click } = view);
-  await until("the page script", async () => (await evaluate("document.getElementById('ready')?.textContent")) === "yes");
+  await until(async () => (await evaluate("document.getElementById('ready')?.textContent")) === "yes", "the page script");
 }, 60_000);
 
 afterAll(async () => {
@@ -189,7 +189,7 @@ test("weft-progress: width is min(100, value/max·100)%, max defaults to 100, in
   const width = async (id: string) => {
     const target = await evaluate(`document.getElementById(${JSON.stringify(id)}).shadowRoot.querySelector(".bar").style.width`);
     const rendered = () => evaluate(`(() => { const e = document.getElementById(${JSON.stringify(id)}); const bar = e.shadowRoot.querySelector(".bar"); return Math.round(bar.getBoundingClientRect().width / e.getBoundingClientRect().width * 100); })()`);
-    await until(`the bar at ${target}`, async () => `${await rendered()}%` === target);
+    await until(async () => `${await rendered()}%` === target, `the bar at ${target}`);
     return rendered();
   };
   expect(await width("progress")).toBe(50);
@@ -233,6 +233,6 @@ test("the kit defines an element only if its name is free, and running it twice 
   await chromium.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: "customElements.define('weft-label', class extends HTMLElement { get mine() { return true; } });" }, page);
   await chromium.cdp.send("Page.addScriptToEvaluateOnNewDocument", { source }, page);
   await chromium.cdp.send("Page.reload", {}, page);
-  await until("the reloaded page", async () => (await evaluate("document.getElementById('ready')?.textContent")) === "yes");
+  await until(async () => (await evaluate("document.getElementById('ready')?.textContent")) === "yes", "the reloaded page");
   expect(await evaluate(`[document.getElementById("ok").mine === true, document.getElementById("ok").shadowRoot, customElements.get("weft-card") !== undefined, document.getElementById("card").shadowRoot !== null]`)).toEqual([true, null, true, true]);
 });
