@@ -27,10 +27,11 @@ import { decodePng, meanDifference, type Pixels } from "../common/image/png.ts";
 import type { DemoArgs, SessionArgs } from "./main.ts";
 import { Mesh, sessionServices } from "./mesh.ts";
 import { AppD, AppD1, AppShell, AppShell1Inspect, Compositor, Compositor1, Compositor1TestInput, errorName, Shell, Shell1, windowRows } from "../../protocol/dbus/index.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
-const COUNTER = "org.weft.demo.counter";
-const NOTES = "org.weft.demo.notes";
+const COUNTER = assertAppId("org.weft.demo.counter");
+const NOTES = assertAppId("org.weft.demo.notes");
 const NOTE_TEXT = "Hello from the WEFT demo";
 
 /** Selectors the shell's system UI and the demo apps promise (docs/shell.md, apps/*\/ui). */

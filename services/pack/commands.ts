@@ -16,6 +16,7 @@ import { installPackage, listInstalled, uninstallPackage } from "../common/packa
 import { loadTrustStore } from "../common/package/trust.ts";
 import { CliError, ExitCode, type Command, type CommandContext } from "./cli.ts";
 import { buildImage, imagePathsFor, verifyImage } from "./image.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 
 /** The runtime's precompiler, run as a program (weft-pack does not load Wasmtime). */
 const PRECOMPILER = join(import.meta.dir, "../runtime/precompile.ts");
@@ -270,7 +271,7 @@ const uninstall: Command = {
   options: { "purge-data": { type: "boolean", description: "also delete the app's data directory" } },
   positionals: { min: 1, max: 1, names: ["app_id"] },
   async run(context) {
-    const appId = positional(context, 0);
+    const appId = assertAppId(positional(context, 0));
     const dir = await uninstallPackage(appId, installRoot(context.env));
     let purged: string | null = null;
     if (context.options["purge-data"] === true) {

@@ -3,11 +3,14 @@
  * real key files, a private trust store and store, and Debian's mkfs.erofs and veritysetup.
  */
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildComponent, buildCoreModule, writeTestPackage } from "../../testing/components.ts";
 import { PackWorld } from "../../testing/pack.ts";
+
+// Installs run the runtime's precompiler as a process of its own: on a busy 2-core machine one test takes seconds.
+setDefaultTimeout(30_000);
 
 let world: PackWorld;
 let key: string; // secret key file

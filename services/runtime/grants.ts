@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import type { Capability } from "../common/package/capabilities.ts";
 import { appDataDir, type Env } from "../common/os/paths.ts";
+import type { AppId } from "../../protocol/app-id.ts";
 
 export interface Preopen {
   hostPath: string;
@@ -18,7 +19,7 @@ export interface Preopen {
  * The WASI preopens for `capabilities`. `fs:rw:app-data` and `fs:read:app-data` map to one `/data`, writable
  * when either grants writing. The data directory is created (mode 0700: other users must not read app data).
  */
-export function preopensFor(appId: string, capabilities: readonly Capability[], env: Env = process.env): Preopen[] {
+export function preopensFor(appId: AppId, capabilities: readonly Capability[], env: Env = process.env): Preopen[] {
   let appData: Preopen | undefined;
   for (const capability of capabilities) {
     const grant = capability.definition.grant;

@@ -24,9 +24,10 @@ import { writeTestPackage } from "../../testing/components.ts";
 import { rustGuest } from "./wasmtime/fixtures/fixtures.ts";
 import { DEMO_DIST, RuntimeWorld, until } from "../../testing/runtime.ts";
 import { AppD, errorName, FilePortal, FilePortal1, Runtime, Runtime1 } from "../../protocol/dbus/index.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 
-const COUNTER = "org.weft.demo.counter";
-const NOTES = "org.weft.demo.notes";
+const COUNTER = assertAppId("org.weft.demo.counter");
+const NOTES = assertAppId("org.weft.demo.notes");
 let world: RuntimeWorld;
 
 beforeAll(async () => {
@@ -170,7 +171,7 @@ describe("notes", () => {
       await runtime.post("save:secret");
       await until(() => replies.length === 1, "the save reply");
       expect(JSON.parse(replies[0]!)).toHaveProperty("error");
-      expect(existsSync(appDataDir(id, isolated.env))).toBe(false);
+      expect(existsSync(appDataDir(assertAppId(id), isolated.env))).toBe(false);
       await runtime.stop();
       await runtime.exitCode;
     } finally {

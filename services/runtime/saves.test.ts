@@ -11,8 +11,9 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { appDataDir } from "../common/os/paths.ts";
 import { DEMO_DIST, RuntimeWorld } from "../../testing/runtime.ts";
+import { assertAppId } from "../../protocol/app-id.ts";
 
-const NOTES = "org.weft.demo.notes";
+const NOTES = assertAppId("org.weft.demo.notes");
 /** Rounds per way of ending the session; half with small notes, half with large ones. */
 const ROUNDS = Number(process.env.WEFT_SAVE_ROUNDS ?? 1000);
 /** Runtimes run side by side (each in a world of its own: its own HOME, so its own note). */

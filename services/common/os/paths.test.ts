@@ -8,6 +8,7 @@ import {
   SYSTEM_APP_STORE,
   trustStoreDirs,
 } from "./paths.ts";
+import { assertAppId } from "../../../protocol/app-id.ts";
 
 describe("paths", () => {
   test("store roots follow SPEC 2.0: the override alone, else the user's root then the system root", () => {
@@ -31,14 +32,14 @@ describe("paths", () => {
   });
 
   test("app data lives outside the signed package directory", () => {
-    expect(appDataDir("org.weft.demo.notes", { HOME: "/home/u" })).toBe(
+    expect(appDataDir(assertAppId("org.weft.demo.notes"), { HOME: "/home/u" })).toBe(
       "/home/u/.local/share/weft/data/org.weft.demo.notes",
     );
   });
 
-  test("app data refuses ids that would escape", () => {
-    expect(() => appDataDir("../../etc", { HOME: "/home/u" })).toThrow("not a valid app id");
-    expect(() => appDataDir("org.weft.x/..", { HOME: "/home/u" })).toThrow("not a valid app id");
+  test("an id that would escape never becomes the AppId appDataDir takes", () => {
+    expect(() => appDataDir(assertAppId("../../etc"), { HOME: "/home/u" })).toThrow("not a valid app id");
+    expect(() => appDataDir(assertAppId("org.weft.x/.."), { HOME: "/home/u" })).toThrow("not a valid app id");
   });
 
   test("runtime dir needs XDG_RUNTIME_DIR and says how to fix it", () => {

@@ -16,7 +16,7 @@
  */
 
 import { join } from "node:path";
-import { assertAppId } from "../../../protocol/app-id.ts";
+import type { AppId } from "../../../protocol/app-id.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -96,8 +96,7 @@ export function installRoot(env: Env = process.env): string {
 }
 
 /** The private data directory of an app, mapped to `/data` for `fs:*:app-data`. */
-export function appDataDir(appId: string, env: Env = process.env): string {
-  assertAppId(appId);
+export function appDataDir(appId: AppId, env: Env = process.env): string {
   const user = dataHome(env);
   if (user === undefined) {
     throw new MissingEnvironmentError("cannot place app data: set HOME (or XDG_DATA_HOME) to an absolute path");

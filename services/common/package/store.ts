@@ -29,7 +29,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { assertAppId } from "../../../protocol/app-id.ts";
+import type { AppId } from "../../../protocol/app-id.ts";
 import { unbundleArchive } from "./archive.ts";
 import { describeCapability } from "./capabilities.ts";
 import type { Manifest } from "./manifest.ts";
@@ -74,8 +74,7 @@ export interface InstalledPackage {
 }
 
 /** The directory of installed package `appId`: the first store root holding `<id>/wapp.toml`. */
-export function findPackage(appId: string, env: Env = process.env): string | undefined {
-  assertAppId(appId);
+export function findPackage(appId: AppId, env: Env = process.env): string | undefined {
   for (const root of storeRoots(env)) {
     const dir = join(root, appId);
     if (existsSync(join(dir, "wapp.toml"))) return dir;
@@ -307,8 +306,7 @@ async function withStoreLock<T>(root: string, body: () => Promise<T>): Promise<T
  * Removes an installed package from `root` (never from the system root). The tree is first renamed away under
  * the lock, so readers see the package or nothing. App data is kept unless the caller removes it.
  */
-export async function uninstallPackage(appId: string, root: string): Promise<string> {
-  assertAppId(appId);
+export async function uninstallPackage(appId: AppId, root: string): Promise<string> {
   const dir = join(root, appId);
   if (!existsSync(root) || !existsSync(dir)) {
     throw new StoreError("not-installed", `${appId} is not installed in ${root} (see \`weft-pack list\`)`);
