@@ -78,9 +78,10 @@ export function receiveVerifiedPackage(fd: number, appId: AppId, purpose: string
 /** The package a record describes, its manifest read through the record's hashes. */
 function fromRecord(record: PackageRecord, purpose: string): VerifiedPackage {
   const { dir } = record;
+  const byPath = new Map(record.files.map((file) => [file.path, file]));
   const readSigned = (path: string, limit: number) => {
     // Signed packages hold no symlinks (signing refuses them), so a signed path is the path on disk.
-    const signed = record.files.find((f) => f.path === path);
+    const signed = byPath.get(path);
     if (signed === undefined) throw new PackageLoadError("invalid-package", `${path} is not among the signed files of ${dir}`);
     const bytes = readRegularFile(join(dir, path), limit);
     const sha256 = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
