@@ -33,14 +33,18 @@ export class RuntimeWorld {
   supervisor!: BusConnection;
   testKey!: { secret: Uint8Array; secretFile: string; pubFile: string };
 
-  /** `bus`: options of the world's private bus (a test that plays a monitor allows monitoring). */
-  constructor(private readonly options: { bus?: PrivateBusOptions } = {}) {
+  /**
+   * `bus`: options of the world's private bus (a test that plays a monitor allows monitoring); `logLevel`: the
+   * runtimes' (debug shows each message queued, waited for and sent).
+   */
+  constructor(private readonly options: { bus?: PrivateBusOptions; logLevel?: "debug" | "info" } = {}) {
     mkdirSync(join(this.home, ".config/weft/trusted.d"), { recursive: true });
     this.env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: this.home,
       WEFT_SYSCONFDIR: join(this.root, "etc"),
       WEFT_LOG_FORMAT: "json",
+      ...(options.logLevel ? { WEFT_LOG_LEVEL: options.logLevel } : {}),
       ...(process.env.WEFT_WASMTIME_LIB ? { WEFT_WASMTIME_LIB: process.env.WEFT_WASMTIME_LIB } : {}),
     };
   }

@@ -28,7 +28,8 @@ let worlds: RuntimeWorld[];
 beforeAll(async () => {
   worlds = [];
   for (let i = 0; i < PARALLEL; i++) {
-    const world = new RuntimeWorld();
+    // At debug level a runtime logs each message queued, waited for and sent: a save never answered shows where it stopped.
+    const world = new RuntimeWorld({ logLevel: "debug" });
     worlds.push(world);
     await world.start();
     await world.install(join(DEMO_DIST, NOTES));
@@ -65,7 +66,7 @@ async function round(world: RuntimeWorld, ending: Ending, size: number, index: n
     const deadline = Date.now() + 60_000;
     while (replies.length === 0) {
       if (Date.now() > deadline) {
-        const log = runtime.logLines.slice(-8).map((line) => JSON.stringify(line)).join("\n");
+        const log = runtime.logLines.slice(-12).map((line) => JSON.stringify(line)).join("\n");
         throw new Error(`round ${index}: the first save was not answered within 60 s (runtime ${runtime.process.exitCode === null ? "running" : `exited ${runtime.process.exitCode}`}); its last log lines:\n${log}`);
       }
       await Bun.sleep(2);
@@ -91,17 +92,26 @@ async function round(world: RuntimeWorld, ending: Ending, size: number, index: n
 async function rounds(ending: Ending): Promise<{ total: number; lost: string[] }> {
   const lost: string[] = [];
   let next = 0;
-  await Promise.all(
+  let failed = false;
+  const outcomes = await Promise.allSettled(
     worlds.map(async (world) => {
-      for (;;) {
+      // A round that failed in one world stops the others too: none may go on writing a note the next test reads.
+      while (!failed) {
         const index = next++;
         if (index >= ROUNDS) return;
         const size = index % 2 === 0 ? SMALL : LARGE;
-        const { onDisk, allowed } = await round(world, ending, size, index);
-        if (!allowed.includes(onDisk)) lost.push(`round ${index} (${size} characters, ${ending}): the note holds ${onDisk.length} characters: ${JSON.stringify(onDisk.slice(0, 40))}…`);
+        try {
+          const { onDisk, allowed } = await round(world, ending, size, index);
+          if (!allowed.includes(onDisk)) lost.push(`round ${index} (${size} characters, ${ending}): the note holds ${onDisk.length} characters: ${JSON.stringify(onDisk.slice(0, 40))}…`);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
       }
     }),
   );
+  const failure = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
   return { total: ROUNDS, lost };
 }
 

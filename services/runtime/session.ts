@@ -148,6 +148,7 @@ export class RuntimeSession {
       throw new SessionRefusal("QueueFull", `the app has ${MAX_INBOUND} unread messages; retry once it has read some`);
     }
     this.#inbound.push(payload);
+    this.#log.debug("message queued", { unread: this.#inbound.length, guestWaiting: this.#waiter !== undefined });
     this.#wakeWaiter();
   }
 
@@ -176,6 +177,7 @@ export class RuntimeSession {
   guestSend(payload: string): { ok: true } | { ok: false; error: string } {
     if (payload.length > MAX_PAYLOAD_LENGTH) return { ok: false, error: `a message may be at most ${MAX_PAYLOAD_LENGTH} characters` };
     if (this.#uiEnd !== undefined) {
+      this.#log.debug("guest sent a message", { length: payload.length });
       this.#deliver(this.#uiEnd, payload);
       return { ok: true };
     }
@@ -204,6 +206,7 @@ export class RuntimeSession {
     // A stopping guest waits here until it is interrupted: no new message, and no busy loop of empty answers.
     if (this.#stopping) return new Promise((resolve) => (this.#waiter = resolve));
     const waiting = this.#inbound.shift();
+    this.#log.debug("guest waits for a message", { unread: waiting === undefined ? 0 : this.#inbound.length + 1 });
     if (waiting !== undefined) {
       this.#handling = true;
       return Promise.resolve(waiting);
