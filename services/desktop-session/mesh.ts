@@ -146,12 +146,15 @@ export class Mesh {
       this.options.onExit?.(spec.name, code, signal);
     });
 
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await this.bus.nameHasOwner(spec.busName))) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}) before it was ready: see its log above`);
-      if (Date.now() > deadline) throw new Error(`${spec.name} did not own ${spec.busName} within ${READY_TIMEOUT_MS / 1000} s`);
-      await Bun.sleep(25);
-    }
+    // Ready is the name taken (NameOwnerChanged), or the process gone first.
+    const exitedEarly = child.exited.then((): never => {
+      throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}) before it was ready: see its log above`);
+    });
+    await this.bus.waitForOwner(spec.busName, {
+      timeoutMs: READY_TIMEOUT_MS,
+      abandon: exitedEarly,
+      timeoutMessage: `${spec.name} did not own ${spec.busName} within ${READY_TIMEOUT_MS / 1000} s`,
+    });
     log.info("service ready", { service: spec.name, name: spec.busName, ms: Math.round(performance.now() - started), pid: child.pid });
   }
 
@@ -169,8 +172,7 @@ export class Mesh {
     this.options.log.warn("a service exited: starting it again", { service: service.spec.name, code: code ?? undefined, signal: signal ?? undefined });
     try {
       // The bus releases the old process's name when its connection closes, which may come just after the exit.
-      const deadline = Date.now() + 5_000;
-      while ((await this.bus.nameHasOwner(service.spec.busName)) && Date.now() < deadline) await Bun.sleep(25);
+      await this.bus.waitForRelease(service.spec.busName, { timeoutMs: 5_000 }).catch(() => undefined);
       if (this.#stopping) return;
       await this.#startService(service.spec);
       this.options.onRestart?.(service.spec.name, code, signal);

@@ -346,6 +346,24 @@ describe("waiting on the bus, never polling", () => {
     }
   });
 
+  test("waitForRelease resolves when the owner lets go, at once when there is none, and names the name at the deadline", async () => {
+    const holder = await connectBus({ address: bus.address });
+    try {
+      await holder.requestName("org.weft.Held1");
+      const released = client.waitForRelease("org.weft.Held1", { timeoutMs: 10_000 });
+      await Bun.sleep(50); // the wait is subscribed while the name is still owned
+      await holder.releaseName("org.weft.Held1");
+      await released;
+      expect(await client.nameHasOwner("org.weft.Held1")).toBe(false);
+      await client.waitForRelease("org.weft.Held1", { timeoutMs: 1_000 });
+      await holder.requestName("org.weft.Held1");
+      expect((await client.waitForRelease("org.weft.Held1", { timeoutMs: 100 }).then(unexpectedSuccess, failed)).message).toBe("org.weft.Held1 still had an owner after 100 ms");
+      expect((await client.waitForRelease("not a name", { timeoutMs: 100 }).then(unexpectedSuccess, failed)).message).toContain("is not a valid well-known bus name");
+    } finally {
+      await holder.close();
+    }
+  });
+
   test("a wait ends as soon as its abandon rejects, and a later rejection of it is never unhandled", async () => {
     const gone = Promise.withResolvers<never>();
     const waiting = client.waitForOwner("org.weft.Never1", { timeoutMs: 10_000, abandon: gone.promise });

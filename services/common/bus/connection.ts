@@ -381,6 +381,26 @@ export class BusConnection implements AsyncDisposable {
   }
 
   /**
+   * Resolves as soon as `name` has no owner (at once when it has none): from NameOwnerChanged, never by polling.
+   * Rejects after `timeoutMs`, or as soon as `abandon` rejects.
+   */
+  waitForRelease(name: string, options: WaitOptions): Promise<void> {
+    if (!isValidWellKnownBusName(name)) {
+      options.abandon?.catch(() => {});
+      return Promise.reject(new Error(`"${name}" is not a valid well-known bus name`));
+    }
+    return this.waitForSignal(
+      { sender: DBUS.destination, path: DBUS.path, interface: DBUS.interface, member: "NameOwnerChanged", extra: `arg0='${name}'` },
+      ([changed, , owner]) => (changed === name && owner === "" ? true : undefined),
+      {
+        ...options,
+        timeoutMessage: options.timeoutMessage ?? `${name} still had an owner after ${options.timeoutMs} ms`,
+        current: async () => ((await this.nameHasOwner(name)) ? undefined : true),
+      },
+    ).then(() => undefined);
+  }
+
+  /**
    * Resolves with `name`'s owner as soon as it has one: from NameOwnerChanged, never by polling. Rejects after
    * `timeoutMs` (with `timeoutMessage`, or one naming the name), or as soon as `abandon` rejects (the process
    * meant to take it has exited).
