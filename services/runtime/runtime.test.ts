@@ -329,7 +329,7 @@ describe("refusals", () => {
     } finally {
       await tampered.close();
     }
-  });
+  }, 30_000);
 
   test("a component changed after its supervisor verified the package never runs (exit 3), and the log says which file", async () => {
     const changing = new RuntimeWorld();
@@ -346,7 +346,7 @@ describe("refusals", () => {
     } finally {
       await changing.close();
     }
-  });
+  }, 30_000);
 
   /** weft-runtime started with `fd` as its package record, as a careless or hostile supervisor could start it. */
   async function runWithRecord(fd: number, appId = COUNTER): Promise<{ code: number; log: string }> {
@@ -380,5 +380,5 @@ describe("refusals", () => {
     // A record without its manifest among the signed files is no package either.
     const noManifest = await runWithRecord(sealed({ ...record, files: record.files.filter((f) => f.path !== "wapp.toml") }));
     expect([noManifest.code, noManifest.log]).toEqual([3, expect.stringContaining("wapp.toml is not among the signed files")]);
-  });
+  }, 30_000);
 });
