@@ -61,7 +61,11 @@ export class ScriptProbe {
     }, `${what}; probe saw ${JSON.stringify(this.events().slice(after))}`);
   }
 
-  /** Sends one command and waits until the probe ran it (its round trip included). Returns the events it brought. */
+  /**
+   * Sends one command and waits until the probe ran it (its round trip included). Returns the events it brought,
+   * except presentation feedback: that answers an earlier commit whenever the output next repaints, so it may
+   * land in any command's window (read it with `of` and `waitFor`).
+   */
   async run(command: string): Promise<ProbeEvent[]> {
     const before = this.events().length;
     const stdin = this.client.process.stdin as import("bun").FileSink;
@@ -69,7 +73,7 @@ export class ScriptProbe {
     await stdin.flush();
     await this.waitFor((e) => e.event === "done", `the probe to run "${command}"`, before);
     const events = this.events().slice(before);
-    return events.slice(0, events.findIndex((e) => e.event === "done"));
+    return events.slice(0, events.findIndex((e) => e.event === "done")).filter((e) => e.event !== "presentation_feedback");
   }
 
   /** The latest configure of window. */

@@ -52,6 +52,31 @@ function texts(size: number, round: number): [string, string] {
 
 type Ending = "stop" | "kill";
 
+/** What each thread of `pid` is doing (name, state, kernel wait channel, system call number): where a hang is. */
+function threadsOf(pid: number): string {
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch {
+      return "?";
+    }
+  };
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return "(gone)";
+  }
+  return tasks
+    .map((tid) => {
+      const dir = `/proc/${pid}/task/${tid}`;
+      const stat = read(`${dir}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+      return `${tid} ${read(`${dir}/comm`)} ${state} wchan=${read(`${dir}/wchan`)} syscall=${read(`${dir}/syscall`).split(" ")[0]}`;
+    })
+    .join("\n");
+}
+
 /**
  * One round in `world`: a runtime, a first save that completes (the old text), then a burst of saves ended by
  * `ending` after a random delay. Returns what the note holds afterwards, and the texts it may hold.
@@ -67,7 +92,10 @@ async function round(world: RuntimeWorld, ending: Ending, size: number, index: n
     while (replies.length === 0) {
       if (Date.now() > deadline) {
         const log = runtime.logLines.slice(-12).map((line) => JSON.stringify(line)).join("\n");
-        throw new Error(`round ${index}: the first save was not answered within 60 s (runtime ${runtime.process.exitCode === null ? "running" : `exited ${runtime.process.exitCode}`}); its last log lines:\n${log}`);
+        throw new Error(
+          `round ${index}: the first save was not answered within 60 s (runtime ${runtime.process.exitCode === null ? "running" : `exited ${runtime.process.exitCode}`}); ` +
+            `its last log lines:\n${log}\nits threads now:\n${threadsOf(runtime.process.pid)}`,
+        );
       }
       await Bun.sleep(2);
     }
